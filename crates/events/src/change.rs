@@ -1,0 +1,139 @@
+//! Row changes and the ordered event stream a source produces.
+//!
+//! A transaction is the run of events from a [`TxBegin`] to its
+//! [`TxCommit`]; the commit carries the source position at which the
+//! transaction committed and its commit time. Schema changes travel in the
+//! same stream, before the first change written under the new schema.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::position::Position;
+use crate::schema::TableSchema;
+use crate::temporal::Timestamp;
+use crate::value::{Row, Value};
+
+/// What a change did to its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeOp {
+    Insert,
+    Update,
+    Delete,
+    Truncate,
+}
+
+impl ChangeOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeOp::Insert => "insert",
+            ChangeOp::Update => "update",
+            ChangeOp::Delete => "delete",
+            ChangeOp::Truncate => "truncate",
+        }
+    }
+}
+
+/// One row change with its before and after images, and the schema of the
+/// table it was written under.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub table: Arc<TableSchema>,
+    pub op: ChangeOp,
+    /// Update and delete: the old row (complete, or key columns only when
+    /// the source logs no more). Insert and truncate: `None`.
+    pub before: Option<Row>,
+    /// Insert and update: the new row. Delete and truncate: `None`.
+    pub after: Option<Row>,
+}
+
+impl Change {
+    pub fn insert(table: Arc<TableSchema>, after: Row) -> Self {
+        Self { table, op: ChangeOp::Insert, before: None, after: Some(after) }
+    }
+
+    pub fn update(table: Arc<TableSchema>, before: Row, after: Row) -> Self {
+        Self { table, op: ChangeOp::Update, before: Some(before), after: Some(after) }
+    }
+
+    pub fn delete(table: Arc<TableSchema>, before: Row) -> Self {
+        Self { table, op: ChangeOp::Delete, before: Some(before), after: None }
+    }
+
+    pub fn truncate(table: Arc<TableSchema>) -> Self {
+        Self { table, op: ChangeOp::Truncate, before: None, after: None }
+    }
+
+    fn approx_bytes(&self) -> usize {
+        let row = |r: &Option<Row>| r.iter().flatten().map(Value::approx_bytes).sum::<usize>();
+        std::mem::size_of::<Self>() + row(&self.before) + row(&self.after)
+    }
+}
+
+/// The start of a transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TxBegin {
+    /// When the source committed it, where the source says so at BEGIN.
+    pub commit_time: Option<Timestamp>,
+}
+
+/// The end of a transaction: everything up to and including it is
+/// covered by `position`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TxCommit {
+    pub position: Position,
+    pub commit_time: Timestamp,
+}
+
+/// A table appeared or changed shape. Carries the new schema in full.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaChange {
+    pub table: Arc<TableSchema>,
+}
+
+/// One element of a source's ordered stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Begin(TxBegin),
+    Change(Change),
+    Schema(SchemaChange),
+    Commit(TxCommit),
+}
+
+impl Event {
+    /// Rough in-memory size, used for the byte bounds of channels and batches.
+    pub fn approx_bytes(&self) -> usize {
+        match self {
+            Event::Change(change) => change.approx_bytes(),
+            Event::Schema(_) | Event::Begin(_) | Event::Commit(_) => std::mem::size_of::<Self>(),
+        }
+    }
+
+    /// 1 for a row change, 0 for transaction and schema markers.
+    pub fn row_count(&self) -> usize {
+        usize::from(matches!(self, Event::Change(_)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{Column, LogicalType, TableName};
+
+    #[test]
+    fn byte_size_grows_with_the_row() {
+        let table = Arc::new(TableSchema {
+            name: TableName::parse("t"),
+            columns: vec![Column::new("body", LogicalType::Text { charset: None }, false)],
+            primary_key: vec![],
+            indexes: vec![],
+            version: 1,
+        });
+        let small = Event::Change(Change::insert(table.clone(), vec![Value::text("x")]));
+        let big = Event::Change(Change::insert(table, vec![Value::text(&"x".repeat(2 << 20))]));
+        assert!(big.approx_bytes() > 2 << 20);
+        assert!(small.approx_bytes() < 1024);
+        assert_eq!(small.row_count(), 1);
+    }
+}

@@ -1,0 +1,17 @@
+//! The vocabulary every Watershed crate speaks: table schemas with logical
+//! types, cell values, row changes grouped into transactions, and the typed
+//! source positions that checkpoints record. Nothing here does I/O.
+
+mod change;
+mod error;
+mod position;
+mod schema;
+mod temporal;
+mod value;
+
+pub use change::{Change, ChangeOp, Event, SchemaChange, TxBegin, TxCommit};
+pub use error::RetryHint;
+pub use position::{Position, PositionError};
+pub use schema::{Column, Index, LogicalType, TableName, TableSchema};
+pub use temporal::{Date, DateTime, TemporalError, TimeOfDay, Timestamp};
+pub use value::{Decimal, DecimalError, Row, Value};

@@ -1,0 +1,236 @@
+//! From text to a validated [`PipelineConfig`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::env::{Environment, Override};
+use super::error::{ConfigError, KeyPath, Location};
+use super::model::{
+    BatchOverrides, BufferConfig, PipelineConfig, RetryConfig, SinkConfig, SourceConfig,
+    TableSettings,
+};
+use super::yaml::{self, LineIndex};
+
+const TOP_LEVEL_KEYS: [&str; 8] =
+    ["name", "source", "sink", "defaults", "schemas", "tables", "retry", "buffer"];
+const SOURCE_KINDS: &str = "generator";
+const SINK_KINDS: &str = "sqlite, jsonl";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipeline {
+    name: String,
+    source: Value,
+    sink: Value,
+    #[serde(default)]
+    defaults: TableSettings,
+    #[serde(default)]
+    schemas: BTreeMap<String, TableSettings>,
+    #[serde(default)]
+    tables: BTreeMap<String, TableSettings>,
+    #[serde(default)]
+    retry: RetryConfig,
+    #[serde(default)]
+    buffer: BufferConfig,
+}
+
+/// A problem found at a key path, before its location is known.
+type Problem = (KeyPath, String);
+
+/// Reads and resolves a pipeline file; relative paths in it are relative to
+/// the file's folder.
+pub fn load_file(file: &Path, env: &Environment) -> Result<PipelineConfig, ConfigError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|source| ConfigError::Read { file: file.to_path_buf(), source })?;
+    let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    load_str(&text, &base, env).map_err(|e| e.in_file(file.to_path_buf()))
+}
+
+/// Resolves pipeline text; `base` is the folder relative paths start from.
+pub fn load_str(text: &str, base: &Path, env: &Environment) -> Result<PipelineConfig, ConfigError> {
+    let (mut tree, lines) = yaml::parse(text, env)?;
+    let overrides = env.overrides(&TOP_LEVEL_KEYS);
+    let locate = Locator { lines: &lines, overrides: &overrides };
+    if !tree.is_object() {
+        return Err(locate.error(vec![], "expected a mapping with `name`, `source` and `sink`".into()));
+    }
+    for o in &overrides {
+        set_path(&mut tree, &o.path, yaml::plain_scalar(&o.value));
+    }
+    let raw: RawPipeline = deserialize(tree, &[]).map_err(|p| locate.problem(p))?;
+    let mut config = PipelineConfig {
+        source: parse_source(raw.source).map_err(|p| locate.problem(p))?,
+        sink: parse_sink(raw.sink).map_err(|p| locate.problem(p))?,
+        name: raw.name,
+        defaults: raw.defaults,
+        schemas: raw.schemas,
+        tables: raw.tables,
+        retry: raw.retry,
+        buffer: raw.buffer,
+    };
+    resolve_paths(&mut config, base);
+    match validate(&config).into_iter().next() {
+        Some(problem) => Err(locate.problem(problem)),
+        None => Ok(config),
+    }
+}
+
+/// Deserialises `value`, reporting the key path of the first problem.
+fn deserialize<T: DeserializeOwned>(value: Value, at: &[&str]) -> Result<T, Problem> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut path: KeyPath = at.iter().map(|s| (*s).to_owned()).collect();
+        path.extend(e.path().iter().filter_map(|segment| {
+            use serde_path_to_error::Segment;
+            match segment {
+                Segment::Map { key } => Some(key.clone()),
+                Segment::Seq { index } => Some(index.to_string()),
+                Segment::Enum { .. } | Segment::Unknown => None,
+            }
+        }));
+        (path, e.into_inner().to_string())
+    })
+}
+
+/// Splits `{kind: …, rest}` and returns the kind and the rest.
+fn split_kind(value: Value, section: &str, kinds: &str) -> Result<(String, Value), Problem> {
+    let at = |key: Option<&str>| {
+        let mut path = vec![section.to_owned()];
+        path.extend(key.map(str::to_owned));
+        path
+    };
+    let Value::Object(mut map) = value else {
+        return Err((at(None), format!("expected a mapping with `kind` (one of: {kinds})")));
+    };
+    match map.remove("kind") {
+        Some(Value::String(kind)) => Ok((kind, Value::Object(map))),
+        Some(_) => Err((at(Some("kind")), format!("expected a string, one of: {kinds}"))),
+        None => Err((at(None), format!("missing key `kind` (one of: {kinds})"))),
+    }
+}
+
+fn parse_source(value: Value) -> Result<SourceConfig, Problem> {
+    let (kind, rest) = split_kind(value, "source", SOURCE_KINDS)?;
+    match kind.as_str() {
+        "generator" => deserialize(rest, &["source"]).map(SourceConfig::Generator),
+        other => Err((
+            vec!["source".into(), "kind".into()],
+            format!("unknown source kind `{other}`, expected one of: {SOURCE_KINDS}"),
+        )),
+    }
+}
+
+fn parse_sink(value: Value) -> Result<SinkConfig, Problem> {
+    let (kind, rest) = split_kind(value, "sink", SINK_KINDS)?;
+    match kind.as_str() {
+        "sqlite" => deserialize(rest, &["sink"]).map(SinkConfig::Sqlite),
+        "jsonl" => deserialize(rest, &["sink"]).map(SinkConfig::Jsonl),
+        other => Err((
+            vec!["sink".into(), "kind".into()],
+            format!("unknown sink kind `{other}`, expected one of: {SINK_KINDS}"),
+        )),
+    }
+}
+
+fn resolve_paths(config: &mut PipelineConfig, base: &Path) {
+    let path = match &mut config.sink {
+        SinkConfig::Sqlite(sqlite) => &mut sqlite.path,
+        SinkConfig::Jsonl(jsonl) if jsonl.is_stdout() => return,
+        SinkConfig::Jsonl(jsonl) => &mut jsonl.path,
+    };
+    if path.is_relative() {
+        *path = base.join(&*path);
+    }
+}
+
+/// Checks that need no I/O; every problem names its key path.
+fn validate(config: &PipelineConfig) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut report = |path: &[&str], message: String| {
+        problems.push((path.iter().map(|s| (*s).to_owned()).collect(), message));
+    };
+    let name_ok = !config.name.is_empty()
+        && config.name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if !name_ok {
+        report(&["name"], "must be non-empty letters, digits, `_`, `-` or `.`".into());
+    }
+    let mut check_batch = |path: Vec<&str>, batch: &BatchOverrides| {
+        for (key, value) in [
+            ("max_rows", batch.max_rows),
+            ("max_bytes", batch.max_bytes),
+            ("max_delay_ms", batch.max_delay_ms),
+        ] {
+            if value == Some(0) && key != "max_delay_ms" {
+                let mut at = path.clone();
+                at.extend(["batch", key]);
+                report(&at, "must be at least 1".into());
+            }
+        }
+    };
+    check_batch(vec!["defaults"], &config.defaults.batch);
+    for (name, settings) in &config.schemas {
+        check_batch(vec!["schemas", name], &settings.batch);
+    }
+    for (name, settings) in &config.tables {
+        check_batch(vec!["tables", name], &settings.batch);
+    }
+    let retry = &config.retry;
+    if retry.initial_backoff_ms == 0 || retry.initial_backoff_ms > retry.max_backoff_ms {
+        problems.push((
+            vec!["retry".into(), "initial_backoff_ms".into()],
+            "must be at least 1 and at most retry.max_backoff_ms".into(),
+        ));
+    }
+    if config.buffer.max_rows == 0 || config.buffer.max_bytes < 1024 {
+        problems.push((vec!["buffer".into()], "needs max_rows ≥ 1 and max_bytes ≥ 1024".into()));
+    }
+    problems
+}
+
+fn set_path(tree: &mut Value, path: &[String], value: Value) {
+    let mut node = tree;
+    for key in path {
+        if !node.is_object() {
+            *node = Value::Object(Map::new());
+        }
+        let Value::Object(map) = node else { return };
+        node = map.entry(key.clone()).or_insert(Value::Null);
+    }
+    *node = value;
+}
+
+/// Finds where a key path was written: a `WATERSHED_…` override, or the
+/// line of the nearest key that was written in the file.
+struct Locator<'a> {
+    lines: &'a LineIndex,
+    overrides: &'a [Override],
+}
+
+impl Locator<'_> {
+    fn locate(&self, path: &[String]) -> Location {
+        let from_override = |o: &&Override| {
+            path.starts_with(&o.path) || (o.path.starts_with(path) && !self.lines.contains_key(path))
+        };
+        if let Some(o) = self.overrides.iter().find(from_override) {
+            return Location::Env(o.variable.clone());
+        }
+        (0..=path.len())
+            .rev()
+            .find_map(|n| self.lines.get(&path[..n]))
+            .map_or(Location::Unknown, |&line| Location::Line(line))
+    }
+
+    fn error(&self, path: KeyPath, message: String) -> ConfigError {
+        ConfigError::Key { location: self.locate(&path), path, message }
+    }
+
+    fn problem(&self, (path, message): Problem) -> ConfigError {
+        self.error(path, message)
+    }
+}
+
+#[cfg(test)]
+mod tests;

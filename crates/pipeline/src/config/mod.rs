@@ -1,0 +1,17 @@
+//! The pipeline file: YAML with `${ENV}` interpolation and `WATERSHED_…`
+//! overrides, parsed into plain structs, validated without I/O, with errors
+//! that name the key path and the line.
+
+mod env;
+mod error;
+mod load;
+mod model;
+mod yaml;
+
+pub use env::{Environment, Override};
+pub use error::{ConfigError, Dotted, KeyPath, Location};
+pub use load::{load_file, load_str};
+pub use model::{
+    BatchOverrides, BatchSettings, BufferConfig, PipelineConfig, RetryConfig, SinkConfig,
+    SourceConfig, TableSettings,
+};

@@ -1,0 +1,142 @@
+//! The pipeline file's keys, as plain structs. Connector keys live with
+//! their connectors; this file wires them in by `kind`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use watershed_events::TableName;
+use watershed_sinks::jsonl::JsonlConfig;
+use watershed_sinks::sqlite::SqliteConfig;
+use watershed_sources::generator::GeneratorConfig;
+
+/// A resolved, validated pipeline file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PipelineConfig {
+    pub name: String,
+    pub source: SourceConfig,
+    pub sink: SinkConfig,
+    /// Settings for every table, unless a schema or table says otherwise.
+    pub defaults: TableSettings,
+    /// Per source schema (MySQL database, PostgreSQL schema).
+    pub schemas: BTreeMap<String, TableSettings>,
+    /// Per table, by `schema.table` (or `table` for sources without schemas).
+    pub tables: BTreeMap<String, TableSettings>,
+    pub retry: RetryConfig,
+    pub buffer: BufferConfig,
+}
+
+/// `source.kind` and its keys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SourceConfig {
+    Generator(GeneratorConfig),
+}
+
+/// `sink.kind` and its keys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SinkConfig {
+    Sqlite(SqliteConfig),
+    Jsonl(JsonlConfig),
+}
+
+/// Settings that can differ per table; unset keys fall through to the
+/// schema's, then to `defaults`, then to built-in values.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSettings {
+    #[serde(default)]
+    pub batch: BatchOverrides,
+}
+
+/// `batch:` keys as written; `None` means "not set here".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_rows: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_delay_ms: Option<u64>,
+}
+
+/// When a batch is cut: whichever bound is reached first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BatchSettings {
+    pub max_rows: usize,
+    pub max_bytes: usize,
+    #[serde(rename = "max_delay_ms", serialize_with = "millis")]
+    pub max_delay: Duration,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        Self { max_rows: 20_000, max_bytes: 16 << 20, max_delay: Duration::from_millis(200) }
+    }
+}
+
+impl BatchSettings {
+    fn apply(self, overrides: &BatchOverrides) -> Self {
+        Self {
+            max_rows: overrides.max_rows.map_or(self.max_rows, |n| n as usize),
+            max_bytes: overrides.max_bytes.map_or(self.max_bytes, |n| n as usize),
+            max_delay: overrides.max_delay_ms.map_or(self.max_delay, Duration::from_millis),
+        }
+    }
+}
+
+/// Retry of transient failures: exponential backoff with jitter, at most
+/// `max_attempts` in a row (a successful commit resets the count).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    pub max_attempts: u32,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self { max_attempts: 10, initial_backoff_ms: 500, max_backoff_ms: 30_000 }
+    }
+}
+
+/// The bound on events in flight between source and sink.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BufferConfig {
+    pub max_rows: u64,
+    pub max_bytes: u64,
+}
+
+impl Default for BufferConfig {
+    fn default() -> Self {
+        Self { max_rows: 100_000, max_bytes: 32 << 20 }
+    }
+}
+
+impl PipelineConfig {
+    /// The batch bounds of one table: built-in, then `defaults`, then its
+    /// schema's, then its own; the nearest setting wins.
+    pub fn batch_for(&self, table: &TableName) -> BatchSettings {
+        let mut settings = BatchSettings::default().apply(&self.defaults.batch);
+        if let Some(schema) = table.schema.as_ref().and_then(|s| self.schemas.get(s)) {
+            settings = settings.apply(&schema.batch);
+        }
+        if let Some(own) = self.tables.get(&table.to_string()) {
+            settings = settings.apply(&own.batch);
+        }
+        settings
+    }
+
+    /// The bounds for the pipeline as a whole (tables not yet seen).
+    pub fn default_batch(&self) -> BatchSettings {
+        BatchSettings::default().apply(&self.defaults.batch)
+    }
+}
+
+fn millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u64(duration.as_millis() as u64)
+}

@@ -1,0 +1,37 @@
+//! Why a pipeline stopped.
+
+use watershed_events::RetryHint;
+use watershed_sinks::SinkError;
+use watershed_sources::SourceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("source: {0}")]
+    Source(#[from] SourceError),
+    #[error("sink: {0}")]
+    Sink(#[from] SinkError),
+    #[error("gave up after {attempts} attempts: {last}")]
+    RetriesExhausted { attempts: u32, last: Box<PipelineError> },
+    #[error("the source task failed: {0}")]
+    Task(String),
+}
+
+impl PipelineError {
+    pub fn retry_hint(&self) -> RetryHint {
+        match self {
+            PipelineError::Source(e) => e.retry_hint(),
+            PipelineError::Sink(e) => e.retry_hint(),
+            PipelineError::RetriesExhausted { .. } | PipelineError::Task(_) => RetryHint::Fatal,
+        }
+    }
+
+    /// A short label for the `kind` of `watershed_errors_total`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PipelineError::Source(_) => "source",
+            PipelineError::Sink(_) => "sink",
+            PipelineError::RetriesExhausted { .. } => "retries_exhausted",
+            PipelineError::Task(_) => "task",
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The pipeline runtime: reads a pipeline file, builds the source and the
+//! sink it names, and moves events between them with bounded memory,
+//! batching, checkpoint-then-acknowledge, retry and graceful shutdown.
+
+pub mod config;
+mod connectors;
+mod error;
+pub mod metrics;
+mod redact;
+pub mod runtime;
+
+pub use connectors::{AnySink, AnySource, build_sink, build_source};
+pub use error::PipelineError;
+pub use metrics::Metrics;
+pub use redact::redact_urls;
+pub use runtime::{Progress, RunOptions, RunSummary, Shutdown, ShutdownTrigger, run};

@@ -1,0 +1,148 @@
+//! Cutting the event stream into batches.
+//!
+//! A batch is cut when any table in it reaches its row or byte bound, or
+//! when its oldest event has waited `max_delay`. Batches are committed only
+//! at transaction boundaries; a transaction larger than the bounds is
+//! staged into the sink piecewise and committed when its end arrives, so
+//! memory stays flat.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use watershed_events::{Event, Position, TableName, TableSchema};
+
+use crate::config::{BatchSettings, PipelineConfig};
+
+pub struct Batcher {
+    config: Arc<PipelineConfig>,
+    pending: Vec<Event>,
+    rows: usize,
+    bytes: usize,
+    first_at: Option<Instant>,
+    /// The tightest bounds of the tables in `pending`; `None` while it
+    /// holds no rows.
+    limits: Option<BatchSettings>,
+    /// End of the last complete transaction in `pending`, and its position.
+    committable: Option<(usize, Position)>,
+    settings: HashMap<TableName, BatchSettings>,
+    last_table: Option<(Arc<TableSchema>, BatchSettings)>,
+}
+
+impl Batcher {
+    pub fn new(config: Arc<PipelineConfig>) -> Self {
+        Self {
+            config,
+            pending: Vec::new(),
+            rows: 0,
+            bytes: 0,
+            first_at: None,
+            limits: None,
+            committable: None,
+            settings: HashMap::new(),
+            last_table: None,
+        }
+    }
+
+    pub fn push(&mut self, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        self.first_at.get_or_insert_with(Instant::now);
+        self.pending.reserve(events.len());
+        for event in events {
+            self.bytes += event.approx_bytes();
+            match &event {
+                Event::Change(change) => {
+                    self.rows += 1;
+                    let bounds = self.bounds_of(&change.table);
+                    self.tighten(bounds);
+                }
+                Event::Commit(commit) => {
+                    self.committable = Some((self.pending.len() + 1, commit.position.clone()));
+                }
+                Event::Begin(_) | Event::Schema(_) => {}
+            }
+            self.pending.push(event);
+        }
+    }
+
+    /// A row or byte bound is reached.
+    pub fn is_full(&self) -> bool {
+        let limits = self.limits();
+        self.rows >= limits.max_rows || self.bytes >= limits.max_bytes
+    }
+
+    fn limits(&self) -> BatchSettings {
+        self.limits.unwrap_or_else(|| self.config.default_batch())
+    }
+
+    /// When the oldest pending event has waited long enough, if anything
+    /// is ready to commit.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.committable.as_ref()?;
+        Some(self.first_at? + self.limits().max_delay)
+    }
+
+    pub fn should_cut(&self) -> bool {
+        self.is_full() || self.deadline().is_some_and(|d| d <= Instant::now())
+    }
+
+    /// Takes every complete transaction, with the position they reach.
+    pub fn take_committable(&mut self) -> Option<(Vec<Event>, Position)> {
+        let (end, position) = self.committable.take()?;
+        let rest = self.pending.split_off(end);
+        let done = std::mem::replace(&mut self.pending, rest);
+        self.recount();
+        Some((done, position))
+    }
+
+    /// Takes the start of an unfinished transaction, to stage in the sink.
+    pub fn take_partial(&mut self) -> Vec<Event> {
+        let partial = std::mem::take(&mut self.pending);
+        self.recount();
+        partial
+    }
+
+    fn recount(&mut self) {
+        self.rows = 0;
+        self.bytes = 0;
+        self.limits = None;
+        self.committable = None;
+        let pending = std::mem::take(&mut self.pending);
+        for event in &pending {
+            self.bytes += event.approx_bytes();
+            if let Event::Change(change) = event {
+                self.rows += 1;
+                let bounds = self.bounds_of(&change.table);
+                self.tighten(bounds);
+            }
+        }
+        self.pending = pending;
+        self.first_at = (!self.pending.is_empty()).then(Instant::now);
+    }
+
+    fn tighten(&mut self, bounds: BatchSettings) {
+        let limits = self.limits.get_or_insert(bounds);
+        limits.max_rows = limits.max_rows.min(bounds.max_rows);
+        limits.max_bytes = limits.max_bytes.min(bounds.max_bytes);
+        limits.max_delay = limits.max_delay.min(bounds.max_delay);
+    }
+
+    /// The table's resolved bounds; cached, since rows of one table
+    /// usually arrive together.
+    fn bounds_of(&mut self, table: &Arc<TableSchema>) -> BatchSettings {
+        if let Some((last, bounds)) = &self.last_table {
+            if Arc::ptr_eq(last, table) {
+                return *bounds;
+            }
+        }
+        let config = &self.config;
+        let bounds = *self
+            .settings
+            .entry(table.name.clone())
+            .or_insert_with(|| config.batch_for(&table.name));
+        self.last_table = Some((table.clone(), bounds));
+        bounds
+    }
+}

@@ -1,0 +1,43 @@
+//! Live counters for progress lines, `/ready` and the final summary.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Progress {
+    rows_read: AtomicU64,
+    rows_committed: AtomicU64,
+    batches: AtomicU64,
+    ready: AtomicBool,
+}
+
+impl Progress {
+    pub fn rows_read(&self) -> u64 {
+        self.rows_read.load(Ordering::Relaxed)
+    }
+
+    pub fn rows_committed(&self) -> u64 {
+        self.rows_committed.load(Ordering::Relaxed)
+    }
+
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
+    }
+
+    /// Source and sink are open and reachable.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn read(&self, rows: u64) {
+        self.rows_read.fetch_add(rows, Ordering::Relaxed);
+    }
+
+    pub(crate) fn committed(&self, rows: u64) {
+        self.rows_committed.fetch_add(rows, Ordering::Relaxed);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+}

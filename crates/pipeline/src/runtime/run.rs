@@ -1,0 +1,286 @@
+//! Running a pipeline: open the sink, resume the source from the sink's
+//! checkpoint, move events through the bounded channel and the batcher,
+//! commit, then acknowledge. Transient failures restart the attempt from
+//! the last checkpoint after a backoff; a shutdown commits what is complete
+//! and returns.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use watershed_events::{Event, Position, RetryHint};
+use watershed_sinks::{Sink, SinkError};
+use watershed_sources::{Source, SourceError};
+
+use super::batcher::Batcher;
+use super::channel::{ChunkReceiver, ChunkSender, bounded};
+use super::progress::Progress;
+use super::retry::backoff;
+use super::shutdown::{Shutdown, ShutdownTrigger};
+use crate::config::PipelineConfig;
+use crate::error::PipelineError;
+use crate::metrics::Metrics;
+
+/// What a run shares with the rest of the process.
+#[derive(Clone)]
+pub struct RunOptions {
+    pub metrics: Arc<Metrics>,
+    pub progress: Arc<Progress>,
+    pub shutdown: Shutdown,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    /// Rows committed by this process.
+    pub rows: u64,
+    pub batches: u64,
+    /// The last committed position (from an earlier run if nothing new).
+    pub position: Option<Position>,
+    /// Stopped by the shutdown signal rather than by the source's end.
+    pub interrupted: bool,
+    pub elapsed: Duration,
+}
+
+/// Runs until the source is exhausted, the shutdown fires, or a fatal error.
+pub async fn run<S, K>(
+    mut source: S,
+    sink: &mut K,
+    config: Arc<PipelineConfig>,
+    options: RunOptions,
+) -> Result<RunSummary, PipelineError>
+where
+    S: Source + 'static,
+    K: Sink,
+{
+    let started = Instant::now();
+    let jitter_seed = u64::from(std::process::id()) ^ started.elapsed().subsec_nanos() as u64;
+    let mut failures = 0;
+    let mut position = None;
+    loop {
+        let batches_before = options.progress.batches();
+        let (returned, outcome) = attempt(source, sink, &config, &options).await;
+        source = returned.ok_or_else(|| PipelineError::Task("the source task panicked".into()))?;
+        options.progress.set_ready(false);
+        let error = match outcome {
+            Ok(last) => {
+                return Ok(RunSummary {
+                    rows: options.progress.rows_committed(),
+                    batches: options.progress.batches(),
+                    position: last.or(position),
+                    interrupted: options.shutdown.is_triggered(),
+                    elapsed: started.elapsed(),
+                });
+            }
+            Err((error, last)) => {
+                position = last.or(position);
+                error
+            }
+        };
+        options.metrics.error(error.kind());
+        if options.progress.batches() > batches_before {
+            failures = 0;
+        }
+        failures += 1;
+        if error.retry_hint() == RetryHint::Fatal {
+            return Err(error);
+        }
+        if failures > config.retry.max_attempts {
+            return Err(PipelineError::RetriesExhausted {
+                attempts: failures - 1,
+                last: Box::new(error),
+            });
+        }
+        let wait = backoff(&config.retry, failures, jitter_seed);
+        tracing::warn!(error = %error, attempt = failures, wait_ms = wait.as_millis() as u64, "retrying from the last checkpoint");
+        let mut shutdown = options.shutdown.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.wait() => return Err(error),
+        }
+    }
+}
+
+type AttemptResult = Result<Option<Position>, (PipelineError, Option<Position>)>;
+
+/// One attempt: open both ends, stream until done, then hand the source back.
+async fn attempt<S, K>(
+    mut source: S,
+    sink: &mut K,
+    config: &Arc<PipelineConfig>,
+    options: &RunOptions,
+) -> (Option<S>, AttemptResult)
+where
+    S: Source + 'static,
+    K: Sink,
+{
+    let opened = async {
+        let resume = sink.open().await?;
+        source.open(resume.as_ref()).await?;
+        Ok::<_, PipelineError>(resume)
+    }
+    .await;
+    let resume = match opened {
+        Ok(resume) => resume,
+        Err(error) => return (Some(source), Err((error, None))),
+    };
+    tracing::info!(resume = %resume.as_ref().map_or("beginning".into(), ToString::to_string), "pipeline started");
+    options.progress.set_ready(true);
+
+    let (tx, rx) = bounded(config.buffer.max_rows, config.buffer.max_bytes);
+    let (ack_tx, ack_rx) = watch::channel(None);
+    let (stop, stopped) = ShutdownTrigger::new();
+    let reader = tokio::spawn(read_source(source, tx, ack_rx, stopped, options.clone()));
+
+    let mut last = None;
+    let mut batcher = Batcher::new(config.clone());
+    let written = write_sink(sink, rx, &ack_tx, &mut batcher, options, &mut last).await;
+    stop.trigger();
+    let (source, read) = match reader.await {
+        Ok((source, read)) => (Some(source), read),
+        Err(e) => (None, Err(SourceError::Transient { context: "source task".into(), message: e.to_string() })),
+    };
+    let outcome = match (written, read) {
+        (Err(e), _) => Err((e.into(), last)),
+        (Ok(()), Err(e)) => Err((e.into(), last)),
+        (Ok(()), Ok(())) => Ok(last),
+    };
+    let Some(mut source) = source else { return (None, outcome) };
+    // The reader has stopped: deliver the final acknowledgement here.
+    if let Ok(Some(position)) = &outcome {
+        if let Err(e) = source.ack(position).await {
+            let position = position.clone();
+            return (Some(source), Err((e.into(), Some(position))));
+        }
+    }
+    (Some(source), outcome)
+}
+
+/// The source side: read chunks into the channel, apply acknowledgements
+/// as they arrive, stop on `stopped` or on the shutdown.
+async fn read_source<S: Source>(
+    mut source: S,
+    tx: ChunkSender,
+    mut acks: watch::Receiver<Option<Position>>,
+    mut stopped: Shutdown,
+    options: RunOptions,
+) -> (S, Result<(), SourceError>) {
+    let mut shutdown = options.shutdown.clone();
+    let result = async {
+        loop {
+            let chunk = tokio::select! {
+                biased;
+                _ = stopped.wait() => return Ok(()),
+                _ = shutdown.wait() => return Ok(()),
+                chunk = source.next_chunk() => chunk?,
+            };
+            if acks.has_changed().unwrap_or(false) {
+                let position = acks.borrow_and_update().clone();
+                if let Some(position) = position {
+                    source.ack(&position).await?;
+                }
+            }
+            // Exhausted: dropping the sender ends the stream.
+            let Some(events) = chunk else { return Ok(()) };
+            if events.is_empty() {
+                continue;
+            }
+            count_rows(&events, &options.metrics, "in");
+            options.progress.read(events.iter().map(|e| e.row_count() as u64).sum());
+            tokio::select! {
+                biased;
+                _ = stopped.wait() => return Ok(()),
+                _ = shutdown.wait() => return Ok(()),
+                sent = tx.send(events) => if sent.is_err() { return Ok(()) },
+            }
+        }
+    }
+    .await;
+    (source, result)
+}
+
+/// The sink side: batch, commit complete transactions with their position,
+/// acknowledge after each commit; stage oversized transactions.
+async fn write_sink<K: Sink>(
+    sink: &mut K,
+    mut rx: ChunkReceiver,
+    acks: &watch::Sender<Option<Position>>,
+    batcher: &mut Batcher,
+    options: &RunOptions,
+    last: &mut Option<Position>,
+) -> Result<(), SinkError> {
+    let mut shutdown = options.shutdown.clone();
+    loop {
+        let deadline = batcher.deadline().unwrap_or_else(far_future);
+        tokio::select! {
+            biased;
+            _ = shutdown.wait() => break,
+            chunk = rx.recv() => match chunk {
+                Some(chunk) => batcher.push(chunk.events),
+                None => break,
+            },
+            _ = tokio::time::sleep_until(deadline.into()) => {}
+        }
+        if batcher.should_cut() {
+            commit(sink, batcher, acks, options, last).await?;
+            if batcher.is_full() {
+                // One transaction outgrew the batch: stage it to free memory.
+                sink.write(&batcher.take_partial()).await?;
+            }
+        }
+    }
+    commit(sink, batcher, acks, options, last).await
+}
+
+async fn commit<K: Sink>(
+    sink: &mut K,
+    batcher: &mut Batcher,
+    acks: &watch::Sender<Option<Position>>,
+    options: &RunOptions,
+    last: &mut Option<Position>,
+) -> Result<(), SinkError> {
+    let Some((events, position)) = batcher.take_committable() else { return Ok(()) };
+    let started = Instant::now();
+    sink.write(&events).await?;
+    sink.flush(&position).await?;
+    options.metrics.batch_committed(started.elapsed().as_secs_f64());
+    let rows = count_rows(&events, &options.metrics, "out");
+    options.progress.committed(rows);
+    tracing::debug!(rows, position = %position, "batch committed");
+    acks.send_replace(Some(position.clone()));
+    *last = Some(position);
+    Ok(())
+}
+
+/// Adds the events' rows to `watershed_rows_total`, per table and op.
+fn count_rows(events: &[Event], metrics: &Metrics, direction: &str) -> u64 {
+    let mut counts: HashMap<(String, &'static str), u64> = HashMap::new();
+    let mut current: Option<(&Arc<watershed_events::TableSchema>, &'static str, u64)> = None;
+    let mut total = 0;
+    for event in events {
+        let Event::Change(change) = event else { continue };
+        total += 1;
+        let op = change.op.as_str();
+        match &mut current {
+            Some((table, current_op, n)) if Arc::ptr_eq(table, &change.table) && *current_op == op => *n += 1,
+            _ => {
+                if let Some((table, op, n)) = current.take() {
+                    *counts.entry((table.name.to_string(), op)).or_default() += n;
+                }
+                current = Some((&change.table, op, 1));
+            }
+        }
+    }
+    if let Some((table, op, n)) = current {
+        *counts.entry((table.name.to_string(), op)).or_default() += n;
+    }
+    for ((table, op), n) in counts {
+        metrics.add_rows(&table, op, direction, n);
+    }
+    total
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400)
+}

@@ -1,0 +1,10 @@
+//! Where change events go. The [`Sink`] trait is the contract the pipeline
+//! runtime drives; each connector is a folder of its own.
+
+mod blocking;
+pub mod json;
+pub mod jsonl;
+mod sink;
+pub mod sqlite;
+
+pub use sink::{Sink, SinkError};

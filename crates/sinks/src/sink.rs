@@ -1,0 +1,66 @@
+//! The contract between a sink and the pipeline runtime.
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use watershed_events::{Position, PositionError, RetryHint};
+
+/// Why a sink failed. Every variant names the file or table involved.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("cannot open {path}: {source}")]
+    Open { path: PathBuf, source: Box<dyn std::error::Error + Send + Sync> },
+    #[error("sqlite {context}: {source}")]
+    Sqlite { context: String, source: rusqlite::Error },
+    #[error("{context} {path}: {source}")]
+    Io { context: &'static str, path: PathBuf, source: std::io::Error },
+    #[error("checkpoint in {location} is unreadable: {source}")]
+    Checkpoint { location: String, source: PositionError },
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl SinkError {
+    pub fn retry_hint(&self) -> RetryHint {
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+        use std::io::ErrorKind::{Interrupted, TimedOut, WouldBlock};
+        match self {
+            SinkError::Sqlite { source: rusqlite::Error::SqliteFailure(e, _), .. }
+                if matches!(e.code, DatabaseBusy | DatabaseLocked) =>
+            {
+                RetryHint::Retryable
+            }
+            SinkError::Io { source, .. }
+                if matches!(source.kind(), Interrupted | TimedOut | WouldBlock) =>
+            {
+                RetryHint::Retryable
+            }
+            _ => RetryHint::Fatal,
+        }
+    }
+}
+
+/// A sink applies batches of events and records, in the same atomic step,
+/// the source position they reach.
+///
+/// Contract:
+/// * `open` prepares the target (creating what is missing), discards any
+///   batch left uncommitted by an earlier process, and returns the position
+///   of the last committed batch: the pipeline resumes from it. The runtime
+///   calls `open` again after a retryable failure.
+/// * `write` stages events, in source order, into the open batch; a batch
+///   may end inside a transaction. Nothing is visible until `flush`.
+/// * `flush` makes everything written since the last flush durable together
+///   with `position`, atomically: after a crash either both or neither are
+///   there. The runtime only flushes at transaction boundaries, and only
+///   acknowledges `position` to the source after `flush` returns.
+pub trait Sink: Send {
+    fn open(&mut self) -> impl Future<Output = Result<Option<Position>, SinkError>> + Send;
+
+    fn write(
+        &mut self,
+        events: &[watershed_events::Event],
+    ) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    fn flush(&mut self, position: &Position) -> impl Future<Output = Result<(), SinkError>> + Send;
+}

@@ -1,0 +1,263 @@
+//! The SQLite sink: applies changes with prepared statements inside one
+//! SQLite transaction per batch, and writes the batch's position into
+//! `_watershed_checkpoints` in that same transaction.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
+use watershed_events::{Change, ChangeOp, Event, Position, TableName, TableSchema, Value};
+
+use super::config::SqliteConfig;
+use super::sql::{self, Param, quote, table_name};
+use crate::blocking::blocking;
+use crate::sink::{Sink, SinkError};
+
+const CHECKPOINTS: &str = "CREATE TABLE IF NOT EXISTS _watershed_checkpoints (
+    pipeline TEXT PRIMARY KEY, position TEXT NOT NULL, committed_at TEXT NOT NULL)";
+
+pub struct SqliteSink {
+    config: SqliteConfig,
+    pipeline: String,
+    conn: Option<Connection>,
+    in_transaction: bool,
+    /// Tables known to match their schema, by name and version.
+    prepared_tables: HashSet<(TableName, u64)>,
+}
+
+impl SqliteSink {
+    /// A sink for `pipeline`, whose checkpoint row is keyed by that name.
+    pub fn new(config: SqliteConfig, pipeline: &str) -> Self {
+        Self {
+            config,
+            pipeline: pipeline.to_owned(),
+            conn: None,
+            in_transaction: false,
+            prepared_tables: HashSet::new(),
+        }
+    }
+
+    fn open_sync(&mut self) -> Result<Option<Position>, SinkError> {
+        if let Some(conn) = &self.conn {
+            if self.in_transaction {
+                conn.execute_batch("ROLLBACK").map_err(sqlite_err("rollback"))?;
+                self.in_transaction = false;
+            }
+        } else {
+            self.conn = Some(self.connect()?);
+        }
+        self.prepared_tables.clear();
+        let conn = self.connection()?;
+        let position: Option<String> = conn
+            .query_row(
+                "SELECT position FROM _watershed_checkpoints WHERE pipeline = ?1",
+                [&self.pipeline],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(sqlite_err("read checkpoint"))?;
+        position
+            .map(|text| Position::from_json(&text))
+            .transpose()
+            .map_err(|source| SinkError::Checkpoint {
+                location: format!("{} (pipeline {})", self.config.path.display(), self.pipeline),
+                source,
+            })
+    }
+
+    fn connect(&self) -> Result<Connection, SinkError> {
+        let path = &self.config.path;
+        let open_err = |e: rusqlite::Error| SinkError::Open { path: path.clone(), source: e.into() };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        // WAL + NORMAL: a killed process loses nothing committed; only a
+        // power loss may roll back the newest batches, together with their
+        // checkpoint, which keeps the target consistent.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+        )
+        .map_err(open_err)?;
+        conn.execute_batch(CHECKPOINTS).map_err(open_err)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+
+    fn connection(&self) -> Result<&Connection, SinkError> {
+        self.conn.as_ref().ok_or_else(|| SinkError::Refused("sqlite sink used before open".into()))
+    }
+
+    fn begin(&mut self) -> Result<(), SinkError> {
+        if !self.in_transaction {
+            self.connection()?.execute_batch("BEGIN").map_err(sqlite_err("begin"))?;
+            self.in_transaction = true;
+        }
+        Ok(())
+    }
+
+    fn write_sync(&mut self, events: &[Event]) -> Result<(), SinkError> {
+        self.begin()?;
+        let mut rest = events;
+        while let Some(first) = rest.first() {
+            match first {
+                Event::Schema(change) => {
+                    self.ensure_table(&change.table)?;
+                    rest = &rest[1..];
+                }
+                Event::Change(change) if change.op == ChangeOp::Insert => {
+                    let run = insert_run_len(rest, &change.table);
+                    self.insert_run(&change.table, &rest[..run])?;
+                    rest = &rest[run..];
+                }
+                Event::Change(change) => {
+                    self.apply(change)?;
+                    rest = &rest[1..];
+                }
+                Event::Begin(_) | Event::Commit(_) => rest = &rest[1..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the table, or adds the columns a newer schema brought.
+    fn ensure_table(&mut self, schema: &TableSchema) -> Result<(), SinkError> {
+        if self.prepared_tables.contains(&(schema.name.clone(), schema.version)) {
+            return Ok(());
+        }
+        let conn = self.connection()?;
+        let table = table_name(schema);
+        conn.execute_batch(&sql::create_table(schema))
+            .map_err(sqlite_err(format!("create table {table}")))?;
+        let existing = existing_columns(conn, &table)?;
+        for column in schema.columns.iter().filter(|c| !existing.contains(&c.name)) {
+            let ddl = format!(
+                "ALTER TABLE {} ADD COLUMN {} {}",
+                quote(&table),
+                quote(&column.name),
+                sql::column_type(&column.logical_type)
+            );
+            conn.execute_batch(&ddl).map_err(sqlite_err(format!("alter table {table}")))?;
+        }
+        self.prepared_tables.insert((schema.name.clone(), schema.version));
+        Ok(())
+    }
+
+    fn insert_run(&mut self, schema: &Arc<TableSchema>, run: &[Event]) -> Result<(), SinkError> {
+        self.ensure_table(schema)?;
+        let conn = self.connection()?;
+        let context = || format!("insert into {}", table_name(schema));
+        let mut statement =
+            conn.prepare_cached(&sql::insert(schema)).map_err(sqlite_err(context()))?;
+        for event in run {
+            if let Event::Change(Change { after: Some(row), .. }) = event {
+                statement
+                    .execute(params_from_iter(row.iter().map(Param)))
+                    .map_err(|source| SinkError::Sqlite { context: context(), source })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, change: &Change) -> Result<(), SinkError> {
+        let schema = &change.table;
+        self.ensure_table(schema)?;
+        let table = quote(&table_name(schema));
+        let context = || format!("{} on {}", change.op.as_str(), table_name(schema));
+        let conn = self.connection()?;
+        let key_row = change.before.as_ref().or(change.after.as_ref());
+        match (change.op, key_row) {
+            (ChangeOp::Truncate, _) => {
+                conn.execute(&format!("DELETE FROM {table}"), []).map_err(sqlite_err(context()))?;
+            }
+            (ChangeOp::Update, Some(key_row)) => {
+                let after = change.after.as_deref().unwrap_or_default();
+                let sent: Vec<usize> =
+                    (0..after.len()).filter(|&i| after[i] != Value::Unchanged).collect();
+                let set: Vec<String> = sent
+                    .iter()
+                    .enumerate()
+                    .map(|(n, &i)| format!("{} = ?{}", quote(&schema.columns[i].name), n + 1))
+                    .collect();
+                let (filter, key) = sql::key_filter(schema, sent.len() + 1);
+                let statement = format!("UPDATE {table} SET {} WHERE {filter}", set.join(", "));
+                let values = sent.iter().map(|&i| &after[i]).chain(key.iter().map(|&i| &key_row[i]));
+                conn.prepare_cached(&statement)
+                    .and_then(|mut s| s.execute(params_from_iter(values.map(Param))))
+                    .map_err(sqlite_err(context()))?;
+            }
+            (ChangeOp::Delete, Some(key_row)) => {
+                let (filter, key) = sql::key_filter(schema, 1);
+                let statement = format!("DELETE FROM {table} WHERE {filter}");
+                conn.prepare_cached(&statement)
+                    .and_then(|mut s| s.execute(params_from_iter(key.iter().map(|&i| Param(&key_row[i])))))
+                    .map_err(sqlite_err(context()))?;
+            }
+            (ChangeOp::Insert | ChangeOp::Update | ChangeOp::Delete, _) => {
+                return Err(SinkError::Refused(format!("{}: the change has no row image", context())));
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_sync(&mut self, position: &Position) -> Result<(), SinkError> {
+        self.begin()?;
+        let conn = self.connection()?;
+        conn.execute(
+            "INSERT INTO _watershed_checkpoints (pipeline, position, committed_at)
+             VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+             ON CONFLICT (pipeline) DO UPDATE SET position = excluded.position,
+                                                  committed_at = excluded.committed_at",
+            params![self.pipeline, position.to_json()],
+        )
+        .map_err(sqlite_err("write checkpoint"))?;
+        conn.execute_batch("COMMIT").map_err(sqlite_err("commit"))?;
+        self.in_transaction = false;
+        Ok(())
+    }
+}
+
+impl Sink for SqliteSink {
+    async fn open(&mut self) -> Result<Option<Position>, SinkError> {
+        blocking(|| self.open_sync())
+    }
+
+    async fn write(&mut self, events: &[Event]) -> Result<(), SinkError> {
+        blocking(|| self.write_sync(events))
+    }
+
+    async fn flush(&mut self, position: &Position) -> Result<(), SinkError> {
+        blocking(|| self.flush_sync(position))
+    }
+}
+
+/// How many events from the start of `events` are inserts into `table`.
+fn insert_run_len(events: &[Event], table: &Arc<TableSchema>) -> usize {
+    events
+        .iter()
+        .take_while(|e| {
+            matches!(e, Event::Change(c) if c.op == ChangeOp::Insert && Arc::ptr_eq(&c.table, table))
+        })
+        .count()
+}
+
+fn existing_columns(conn: &Connection, table: &str) -> Result<HashSet<String>, SinkError> {
+    let context = || format!("inspect table {table}");
+    let mut statement = conn
+        .prepare(&format!("SELECT name FROM pragma_table_info({})", sql_string(table)))
+        .map_err(sqlite_err(context()))?;
+    let names = statement
+        .query_map([], |row| row.get::<_, String>(0))
+        .and_then(|rows| rows.collect())
+        .map_err(sqlite_err(context()))?;
+    Ok(names)
+}
+
+fn sql_string(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+fn sqlite_err(context: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> SinkError {
+    let context = context.into();
+    move |source| SinkError::Sqlite { context, source }
+}

@@ -1,0 +1,7 @@
+//! Where change events come from. The [`Source`] trait is the contract the
+//! pipeline runtime drives; each connector is a folder of its own.
+
+pub mod generator;
+mod source;
+
+pub use source::{Source, SourceError};

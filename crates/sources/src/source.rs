@@ -1,0 +1,52 @@
+//! The contract between a source and the pipeline runtime.
+
+use std::future::Future;
+
+use watershed_events::{Event, Position, RetryHint};
+
+/// Why a source failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The checkpoint the sink holds was not written by this kind of source.
+    #[error("cannot resume from checkpoint {position}: it was not written by a {source_kind} source")]
+    ForeignPosition { position: Position, source_kind: &'static str },
+    /// A connection or server problem that may pass.
+    #[error("{context}: {message}")]
+    Transient { context: String, message: String },
+}
+
+impl SourceError {
+    pub fn retry_hint(&self) -> RetryHint {
+        match self {
+            SourceError::ForeignPosition { .. } => RetryHint::Fatal,
+            SourceError::Transient { .. } => RetryHint::Retryable,
+        }
+    }
+}
+
+/// A source produces an ordered stream of transactions.
+///
+/// Contract:
+/// * `open` positions the stream just after `resume` (the position the sink
+///   made durable), or at the beginning when there is none. The runtime may
+///   call `open` again after a failure, to replay from a new checkpoint.
+/// * `next_chunk` returns the next events in source order; a transaction
+///   may span chunks. It should return within about a second, with an empty
+///   chunk when there is nothing to say, so that acknowledgements and
+///   shutdown are seen. `Ok(None)` means the source is exhausted (a
+///   bounded source) and nothing more will come.
+/// * `ack` tells the source that everything up to `position` is durable in
+///   the sink; only then may the source forget it (e.g. confirm a slot).
+pub trait Source: Send {
+    fn open(
+        &mut self,
+        resume: Option<&Position>,
+    ) -> impl Future<Output = Result<(), SourceError>> + Send;
+
+    fn next_chunk(&mut self) -> impl Future<Output = Result<Option<Vec<Event>>, SourceError>> + Send;
+
+    fn ack(&mut self, position: &Position) -> impl Future<Output = Result<(), SourceError>> + Send {
+        let _ = position;
+        async { Ok(()) }
+    }
+}
