@@ -50,19 +50,39 @@ pub struct Change {
 
 impl Change {
     pub fn insert(table: Arc<TableSchema>, after: Row) -> Self {
-        Self { table, op: ChangeOp::Insert, before: None, after: Some(after) }
+        Self {
+            table,
+            op: ChangeOp::Insert,
+            before: None,
+            after: Some(after),
+        }
     }
 
     pub fn update(table: Arc<TableSchema>, before: Row, after: Row) -> Self {
-        Self { table, op: ChangeOp::Update, before: Some(before), after: Some(after) }
+        Self {
+            table,
+            op: ChangeOp::Update,
+            before: Some(before),
+            after: Some(after),
+        }
     }
 
     pub fn delete(table: Arc<TableSchema>, before: Row) -> Self {
-        Self { table, op: ChangeOp::Delete, before: Some(before), after: None }
+        Self {
+            table,
+            op: ChangeOp::Delete,
+            before: Some(before),
+            after: None,
+        }
     }
 
     pub fn truncate(table: Arc<TableSchema>) -> Self {
-        Self { table, op: ChangeOp::Truncate, before: None, after: None }
+        Self {
+            table,
+            op: ChangeOp::Truncate,
+            before: None,
+            after: None,
+        }
     }
 
     fn approx_bytes(&self) -> usize {
@@ -125,13 +145,20 @@ mod tests {
     fn byte_size_grows_with_the_row() {
         let table = Arc::new(TableSchema {
             name: TableName::parse("t"),
-            columns: vec![Column::new("body", LogicalType::Text { charset: None }, false)],
+            columns: vec![Column::new(
+                "body",
+                LogicalType::Text { charset: None },
+                false,
+            )],
             primary_key: vec![],
             indexes: vec![],
             version: 1,
         });
         let small = Event::Change(Change::insert(table.clone(), vec![Value::text("x")]));
-        let big = Event::Change(Change::insert(table, vec![Value::text(&"x".repeat(2 << 20))]));
+        let big = Event::Change(Change::insert(
+            table,
+            vec![Value::text(&"x".repeat(2 << 20))],
+        ));
         assert!(big.approx_bytes() > 2 << 20);
         assert!(small.approx_bytes() < 1024);
         assert_eq!(small.row_count(), 1);

@@ -37,8 +37,10 @@ impl Position {
     }
 
     pub fn from_json(text: &str) -> Result<Self, PositionError> {
-        serde_json::from_str(text)
-            .map_err(|source| PositionError { text: text.to_owned(), source })
+        serde_json::from_str(text).map_err(|source| PositionError {
+            text: text.to_owned(),
+            source,
+        })
     }
 }
 
@@ -65,13 +67,19 @@ mod tests {
     fn positions_round_trip_through_json() {
         let positions = [
             Position::Generator { next_index: 42 },
-            Position::MysqlFile { file: "mysql-bin.000003".into(), offset: 1234 },
+            Position::MysqlFile {
+                file: "mysql-bin.000003".into(),
+                offset: 1234,
+            },
             Position::PgLsn { lsn: 0x1_6B37_4D48 },
         ];
         for position in positions {
             assert_eq!(Position::from_json(&position.to_json()).unwrap(), position);
         }
-        assert_eq!(Position::PgLsn { lsn: 0x1_6B37_4D48 }.to_string(), "1/6B374D48");
+        assert_eq!(
+            Position::PgLsn { lsn: 0x1_6B37_4D48 }.to_string(),
+            "1/6B374D48"
+        );
         assert!(Position::from_json("{\"kind\":\"nope\"}").is_err());
     }
 }

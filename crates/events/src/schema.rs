@@ -16,7 +16,10 @@ pub struct TableName {
 
 impl TableName {
     pub fn new(schema: Option<&str>, name: &str) -> Self {
-        Self { schema: schema.map(str::to_owned), name: name.to_owned() }
+        Self {
+            schema: schema.map(str::to_owned),
+            name: name.to_owned(),
+        }
     }
 
     /// Parses `schema.table` or `table` (split at the first dot).
@@ -57,27 +60,56 @@ pub enum LogicalType {
     Float64,
     /// Exact decimal; precision up to 65 (MySQL) or 1000 (PostgreSQL).
     /// `None` precision is PostgreSQL's unconstrained `numeric`.
-    Decimal { precision: Option<u16>, scale: Option<u16> },
-    Char { length: Option<u32>, charset: Option<String> },
-    Varchar { length: Option<u32>, charset: Option<String> },
-    Text { charset: Option<String> },
-    Binary { length: Option<u32> },
-    Varbinary { length: Option<u32> },
+    Decimal {
+        precision: Option<u16>,
+        scale: Option<u16>,
+    },
+    Char {
+        length: Option<u32>,
+        charset: Option<String>,
+    },
+    Varchar {
+        length: Option<u32>,
+        charset: Option<String>,
+    },
+    Text {
+        charset: Option<String>,
+    },
+    Binary {
+        length: Option<u32>,
+    },
+    Varbinary {
+        length: Option<u32>,
+    },
     Blob,
     Date,
     /// Time of day or duration (MySQL TIME spans ±838 hours).
-    Time { fsp: u8 },
+    Time {
+        fsp: u8,
+    },
     /// Date and time without a zone (MySQL DATETIME, PostgreSQL timestamp).
-    DateTime { fsp: u8 },
+    DateTime {
+        fsp: u8,
+    },
     /// An instant (MySQL TIMESTAMP, PostgreSQL timestamptz).
-    Timestamp { fsp: u8 },
+    Timestamp {
+        fsp: u8,
+    },
     Year,
-    Enum { labels: Vec<String> },
-    Set { labels: Vec<String> },
-    Bit { width: u16 },
+    Enum {
+        labels: Vec<String>,
+    },
+    Set {
+        labels: Vec<String>,
+    },
+    Bit {
+        width: u16,
+    },
     Json,
     Uuid,
-    Array { element: Box<LogicalType> },
+    Array {
+        element: Box<LogicalType>,
+    },
 }
 
 impl LogicalType {
@@ -103,7 +135,12 @@ pub struct Column {
 
 impl Column {
     pub fn new(name: &str, logical_type: LogicalType, nullable: bool) -> Self {
-        Self { name: name.to_owned(), logical_type, nullable, default: None }
+        Self {
+            name: name.to_owned(),
+            logical_type,
+            nullable,
+            default: None,
+        }
     }
 }
 
@@ -135,7 +172,10 @@ impl TableSchema {
 
     /// Positions of the primary key columns in `columns`.
     pub fn primary_key_indices(&self) -> Vec<usize> {
-        self.primary_key.iter().filter_map(|k| self.column_index(k)).collect()
+        self.primary_key
+            .iter()
+            .filter_map(|k| self.column_index(k))
+            .collect()
     }
 }
 

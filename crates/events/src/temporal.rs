@@ -75,7 +75,11 @@ impl Date {
 
     /// Parses `YYYY-MM-DD`.
     pub fn parse(text: &str) -> Result<Self, TemporalError> {
-        let err = || TemporalError { what: "date", text: text.to_owned(), expected: "YYYY-MM-DD" };
+        let err = || TemporalError {
+            what: "date",
+            text: text.to_owned(),
+            expected: "YYYY-MM-DD",
+        };
         let mut parts = text.splitn(3, '-');
         let year = parts.next().and_then(|p| p.parse().ok()).ok_or_else(err)?;
         let month: u8 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(err)?;
@@ -89,20 +93,30 @@ impl Date {
 
 impl TimeOfDay {
     pub fn from_hms_micro(hours: i64, minutes: i64, seconds: i64, micros: i64) -> Self {
-        Self { micros: ((hours * 60 + minutes) * 60 + seconds) * MICROS_PER_SECOND + micros }
+        Self {
+            micros: ((hours * 60 + minutes) * 60 + seconds) * MICROS_PER_SECOND + micros,
+        }
     }
 
     /// Parses `[-]HH:MM:SS[.ffffff]`.
     pub fn parse(text: &str) -> Result<Self, TemporalError> {
-        let err =
-            || TemporalError { what: "time", text: text.to_owned(), expected: "HH:MM:SS[.ffffff]" };
+        let err = || TemporalError {
+            what: "time",
+            text: text.to_owned(),
+            expected: "HH:MM:SS[.ffffff]",
+        };
         let (negative, body) = match text.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, text),
         };
         let (hms, fraction) = body.split_once('.').unwrap_or((body, ""));
         let mut parts = hms.splitn(3, ':');
-        let mut next = || parts.next().and_then(|p| p.parse::<i64>().ok()).ok_or_else(err);
+        let mut next = || {
+            parts
+                .next()
+                .and_then(|p| p.parse::<i64>().ok())
+                .ok_or_else(err)
+        };
         let (hours, minutes, seconds) = (next()?, next()?, next()?);
         if minutes > 59 || seconds > 59 || fraction.len() > 6 {
             return Err(err());
@@ -114,7 +128,13 @@ impl TimeOfDay {
             digits * 10_i64.pow(6 - fraction.len() as u32)
         };
         let time = Self::from_hms_micro(hours, minutes, seconds, micros);
-        Ok(if negative { Self { micros: -time.micros } } else { time })
+        Ok(if negative {
+            Self {
+                micros: -time.micros,
+            }
+        } else {
+            time
+        })
     }
 }
 
@@ -126,7 +146,10 @@ impl DateTime {
             text: text.to_owned(),
             expected: "YYYY-MM-DD HH:MM:SS[.ffffff]",
         })?;
-        Ok(Self { date: Date::parse(&text[..split])?, time: TimeOfDay::parse(&text[split + 1..])? })
+        Ok(Self {
+            date: Date::parse(&text[..split])?,
+            time: TimeOfDay::parse(&text[split + 1..])?,
+        })
     }
 }
 
@@ -138,11 +161,16 @@ impl Timestamp {
     pub fn to_datetime(self) -> DateTime {
         let days = self.micros.div_euclid(MICROS_PER_DAY);
         let micros = self.micros.rem_euclid(MICROS_PER_DAY);
-        DateTime { date: Date::from_days_since_epoch(days), time: TimeOfDay { micros } }
+        DateTime {
+            date: Date::from_days_since_epoch(days),
+            time: TimeOfDay { micros },
+        }
     }
 
     pub fn from_datetime(datetime: DateTime) -> Self {
-        Self { micros: datetime.date.days_since_epoch() * MICROS_PER_DAY + datetime.time.micros }
+        Self {
+            micros: datetime.date.days_since_epoch() * MICROS_PER_DAY + datetime.time.micros,
+        }
     }
 
     /// Parses RFC 3339 (`2024-01-01T00:00:00Z`, `…+02:00`, fractions allowed).
@@ -164,7 +192,9 @@ impl Timestamp {
             return Err(err());
         }
         let datetime = DateTime::parse(&local.replace('t', "T")).map_err(|_| err())?;
-        Ok(Self { micros: Self::from_datetime(datetime).micros - offset_micros })
+        Ok(Self {
+            micros: Self::from_datetime(datetime).micros - offset_micros,
+        })
     }
 }
 
@@ -212,7 +242,10 @@ mod tests {
             let date = Date::from_days_since_epoch(days);
             assert_eq!(date.days_since_epoch(), days, "{date}");
         }
-        assert_eq!(Date::from_days_since_epoch(19_723).to_string(), "2024-01-01");
+        assert_eq!(
+            Date::from_days_since_epoch(19_723).to_string(),
+            "2024-01-01"
+        );
     }
 
     #[test]

@@ -37,7 +37,10 @@ pub enum Value {
     Enum(Arc<str>),
     Set(Vec<Arc<str>>),
     /// Bit string, most significant bit first, `width` bits.
-    Bit { width: u16, bits: u64 },
+    Bit {
+        width: u16,
+        bits: u64,
+    },
     Json(Arc<str>),
     Uuid([u8; 16]),
     Array(Vec<Value>),

@@ -29,7 +29,9 @@ pub fn build_source(config: &PipelineConfig) -> AnySource {
 
 pub fn build_sink(config: &PipelineConfig) -> AnySink {
     match &config.sink {
-        SinkConfig::Sqlite(sqlite) => AnySink::Sqlite(SqliteSink::new(sqlite.clone(), &config.name)),
+        SinkConfig::Sqlite(sqlite) => {
+            AnySink::Sqlite(SqliteSink::new(sqlite.clone(), &config.name))
+        }
         SinkConfig::Jsonl(jsonl) => AnySink::Jsonl(JsonlSink::new(jsonl.clone(), &config.name)),
     }
 }

@@ -11,7 +11,10 @@ pub enum PipelineError {
     #[error("sink: {0}")]
     Sink(#[from] SinkError),
     #[error("gave up after {attempts} attempts: {last}")]
-    RetriesExhausted { attempts: u32, last: Box<PipelineError> },
+    RetriesExhausted {
+        attempts: u32,
+        last: Box<PipelineError>,
+    },
     #[error("the source task failed: {0}")]
     Task(String),
 }

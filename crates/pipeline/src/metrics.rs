@@ -1,8 +1,8 @@
 //! The pipeline's Prometheus metrics. Names are constants here; labels stay
 //! low-cardinality (pipeline, table, op, direction, kind).
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -60,11 +60,27 @@ impl Metrics {
         });
         let errors = Family::<ErrorLabels, Counter>::default();
         let checkpoint_age = Family::default();
-        registry.register(ROWS, "Rows read from the source (in) and committed to the sink (out)", rows.clone());
+        registry.register(
+            ROWS,
+            "Rows read from the source (in) and committed to the sink (out)",
+            rows.clone(),
+        );
         registry.register(BATCHES, "Batches committed to the sink", batches.clone());
-        registry.register(BATCH_DURATION, "Time to write and commit one batch", batch_duration.clone());
-        registry.register(ERRORS, "Errors by kind (source, sink, retries_exhausted)", errors.clone());
-        registry.register(CHECKPOINT_AGE, "Seconds since the sink last committed a checkpoint", checkpoint_age.clone());
+        registry.register(
+            BATCH_DURATION,
+            "Time to write and commit one batch",
+            batch_duration.clone(),
+        );
+        registry.register(
+            ERRORS,
+            "Errors by kind (source, sink, retries_exhausted)",
+            errors.clone(),
+        );
+        registry.register(
+            CHECKPOINT_AGE,
+            "Seconds since the sink last committed a checkpoint",
+            checkpoint_age.clone(),
+        );
         Arc::new(Self {
             pipeline: pipeline.to_owned(),
             registry,
@@ -91,11 +107,15 @@ impl Metrics {
         let labels = self.pipeline_labels();
         self.batches.get_or_create(&labels).inc();
         self.batch_duration.get_or_create(&labels).observe(seconds);
-        self.last_checkpoint_ms.store(unix_millis(), Ordering::Relaxed);
+        self.last_checkpoint_ms
+            .store(unix_millis(), Ordering::Relaxed);
     }
 
     pub fn error(&self, kind: &str) {
-        let labels = ErrorLabels { pipeline: self.pipeline.clone(), kind: kind.to_owned() };
+        let labels = ErrorLabels {
+            pipeline: self.pipeline.clone(),
+            kind: kind.to_owned(),
+        };
         self.errors.get_or_create(&labels).inc();
     }
 
@@ -104,7 +124,9 @@ impl Metrics {
         let last = self.last_checkpoint_ms.load(Ordering::Relaxed);
         if last > 0 {
             let age = (unix_millis() - last).max(0) as f64 / 1000.0;
-            self.checkpoint_age.get_or_create(&self.pipeline_labels()).set(age);
+            self.checkpoint_age
+                .get_or_create(&self.pipeline_labels())
+                .set(age);
         }
         let mut text = String::new();
         // Writing into a String cannot fail.
@@ -113,7 +135,9 @@ impl Metrics {
     }
 
     fn pipeline_labels(&self) -> PipelineLabels {
-        PipelineLabels { pipeline: self.pipeline.clone() }
+        PipelineLabels {
+            pipeline: self.pipeline.clone(),
+        }
     }
 }
 

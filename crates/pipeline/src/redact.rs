@@ -8,7 +8,9 @@ pub fn redact_urls(text: &str) -> String {
     while let Some(at) = rest.find("://") {
         let (before, after) = rest.split_at(at + 3);
         out.push_str(before);
-        let authority_end = after.find(['/', ' ', '"', '\'', '\n', '?', '#']).unwrap_or(after.len());
+        let authority_end = after
+            .find(['/', ' ', '"', '\'', '\n', '?', '#'])
+            .unwrap_or(after.len());
         let authority = &after[..authority_end];
         match (authority.rfind('@'), authority.find(':')) {
             (Some(at_sign), Some(colon)) if colon < at_sign => {
@@ -34,7 +36,10 @@ mod tests {
             redact_urls("connect mysql://app:s3cr@t@db:3306/shop failed"),
             "connect mysql://app:***@db:3306/shop failed"
         );
-        assert_eq!(redact_urls("postgres://dwh@127.0.0.1/dwh"), "postgres://dwh@127.0.0.1/dwh");
+        assert_eq!(
+            redact_urls("postgres://dwh@127.0.0.1/dwh"),
+            "postgres://dwh@127.0.0.1/dwh"
+        );
         assert_eq!(
             redact_urls("a=\"postgres://u:p@h/d\" b=http://x:1/"),
             "a=\"postgres://u:***@h/d\" b=http://x:1/"

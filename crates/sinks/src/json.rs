@@ -17,7 +17,13 @@ impl Serialize for JsonChange<'_> {
         map.serialize_entry("table", &schema.name.to_string())?;
         map.serialize_entry("op", change.op.as_str())?;
         if let Some(before) = &change.before {
-            map.serialize_entry("before", &JsonRow { schema, row: before })?;
+            map.serialize_entry(
+                "before",
+                &JsonRow {
+                    schema,
+                    row: before,
+                },
+            )?;
         }
         if let Some(after) = &change.after {
             map.serialize_entry("after", &JsonRow { schema, row: after })?;
@@ -141,7 +147,14 @@ mod tests {
             name: TableName::parse("shop.orders"),
             columns: vec![
                 Column::new("id", LogicalType::Int64, false),
-                Column::new("amount", LogicalType::Decimal { precision: None, scale: None }, false),
+                Column::new(
+                    "amount",
+                    LogicalType::Decimal {
+                        precision: None,
+                        scale: None,
+                    },
+                    false,
+                ),
                 Column::new("at", LogicalType::Timestamp { fsp: 6 }, false),
                 Column::new("raw", LogicalType::Blob, true),
                 Column::new("note", LogicalType::Text { charset: None }, true),

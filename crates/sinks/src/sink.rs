@@ -8,14 +8,27 @@ use watershed_events::{Position, PositionError, RetryHint};
 /// Why a sink failed. Every variant names the file or table involved.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
-    #[error("cannot open {path}: {source}")]
-    Open { path: PathBuf, source: Box<dyn std::error::Error + Send + Sync> },
+    #[error("cannot open {}: {reason}", path.display())]
+    Open {
+        path: PathBuf,
+        reason: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("sqlite {context}: {source}")]
-    Sqlite { context: String, source: rusqlite::Error },
-    #[error("{context} {path}: {source}")]
-    Io { context: &'static str, path: PathBuf, source: std::io::Error },
+    Sqlite {
+        context: String,
+        source: rusqlite::Error,
+    },
+    #[error("{context} {}: {source}", path.display())]
+    Io {
+        context: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("checkpoint in {location} is unreadable: {source}")]
-    Checkpoint { location: String, source: PositionError },
+    Checkpoint {
+        location: String,
+        source: PositionError,
+    },
     #[error("{0}")]
     Refused(String),
 }
@@ -25,11 +38,10 @@ impl SinkError {
         use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
         use std::io::ErrorKind::{Interrupted, TimedOut, WouldBlock};
         match self {
-            SinkError::Sqlite { source: rusqlite::Error::SqliteFailure(e, _), .. }
-                if matches!(e.code, DatabaseBusy | DatabaseLocked) =>
-            {
-                RetryHint::Retryable
-            }
+            SinkError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } if matches!(e.code, DatabaseBusy | DatabaseLocked) => RetryHint::Retryable,
             SinkError::Io { source, .. }
                 if matches!(source.kind(), Interrupted | TimedOut | WouldBlock) =>
             {

@@ -8,8 +8,13 @@ use watershed_events::{Event, Position, RetryHint};
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// The checkpoint the sink holds was not written by this kind of source.
-    #[error("cannot resume from checkpoint {position}: it was not written by a {source_kind} source")]
-    ForeignPosition { position: Position, source_kind: &'static str },
+    #[error(
+        "cannot resume from checkpoint {position}: it was not written by a {source_kind} source"
+    )]
+    ForeignPosition {
+        position: Position,
+        source_kind: &'static str,
+    },
     /// A connection or server problem that may pass.
     #[error("{context}: {message}")]
     Transient { context: String, message: String },
@@ -43,7 +48,9 @@ pub trait Source: Send {
         resume: Option<&Position>,
     ) -> impl Future<Output = Result<(), SourceError>> + Send;
 
-    fn next_chunk(&mut self) -> impl Future<Output = Result<Option<Vec<Event>>, SourceError>> + Send;
+    fn next_chunk(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<Vec<Event>>, SourceError>> + Send;
 
     fn ack(&mut self, position: &Position) -> impl Future<Output = Result<(), SourceError>> + Send {
         let _ = position;

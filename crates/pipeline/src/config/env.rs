@@ -25,11 +25,18 @@ const PREFIX: &str = "WATERSHED_";
 
 impl Environment {
     pub fn from_process() -> Self {
-        Self { vars: std::env::vars().collect() }
+        Self {
+            vars: std::env::vars().collect(),
+        }
     }
 
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self { vars: pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect() }
+        Self {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        }
     }
 
     pub fn empty() -> &'static Environment {
@@ -70,10 +77,15 @@ impl Environment {
             Some((name, default)) => (name, Some(default)),
             None => (reference, None),
         };
-        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            return Err(format!("`${{{reference}}}` is not a valid variable reference"));
+            return Err(format!(
+                "`${{{reference}}}` is not a valid variable reference"
+            ));
         }
         match (self.vars.get(name), default) {
             (Some(value), _) => Ok(value.clone()),
@@ -93,11 +105,13 @@ impl Environment {
             .filter_map(|(variable, value)| {
                 let rest = variable.strip_prefix(PREFIX)?;
                 let path: KeyPath = rest.split("__").map(str::to_lowercase).collect();
-                top_level_keys.contains(&path[0].as_str()).then(|| Override {
-                    variable: variable.clone(),
-                    path,
-                    value: value.clone(),
-                })
+                top_level_keys
+                    .contains(&path[0].as_str())
+                    .then(|| Override {
+                        variable: variable.clone(),
+                        path,
+                        value: value.clone(),
+                    })
             })
             .collect()
     }
@@ -110,7 +124,10 @@ mod tests {
     #[test]
     fn interpolation_expands_defaults_and_escapes() {
         let env = Environment::from_pairs([("HOST", "db1"), ("EMPTY", "")]);
-        assert_eq!(env.interpolate("mysql://${HOST}:3306").unwrap(), "mysql://db1:3306");
+        assert_eq!(
+            env.interpolate("mysql://${HOST}:3306").unwrap(),
+            "mysql://db1:3306"
+        );
         assert_eq!(env.interpolate("${PORT:-3306}").unwrap(), "3306");
         assert_eq!(env.interpolate("[${EMPTY}]").unwrap(), "[]");
         assert_eq!(env.interpolate("cost $$5 or $5").unwrap(), "cost $5 or $5");
@@ -121,8 +138,16 @@ mod tests {
         let env = Environment::default();
         let unset = env.interpolate("${SHOP_DB_URL}").unwrap_err();
         assert!(unset.contains("SHOP_DB_URL is not set"), "{unset}");
-        assert!(env.interpolate("${UNCLOSED").unwrap_err().contains("unclosed"));
-        assert!(env.interpolate("${1BAD}").unwrap_err().contains("not a valid"));
+        assert!(
+            env.interpolate("${UNCLOSED")
+                .unwrap_err()
+                .contains("unclosed")
+        );
+        assert!(
+            env.interpolate("${1BAD}")
+                .unwrap_err()
+                .contains("not a valid")
+        );
     }
 
     #[test]

@@ -18,22 +18,39 @@ pub enum Location {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {}: {source}", file.display())]
-    Read { file: PathBuf, source: std::io::Error },
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
     #[error("line {line}: invalid YAML: {message}")]
     Syntax { line: usize, message: String },
     #[error("{}{}: {message}", Where(location), Dotted(path))]
-    Key { path: KeyPath, location: Location, message: String },
+    Key {
+        path: KeyPath,
+        location: Location,
+        message: String,
+    },
     #[error("{}: {source}", file.display())]
-    InFile { file: PathBuf, source: Box<ConfigError> },
+    InFile {
+        file: PathBuf,
+        source: Box<ConfigError>,
+    },
 }
 
 impl ConfigError {
     pub fn at(path: KeyPath, line: usize, message: String) -> Self {
-        ConfigError::Key { path, location: Location::Line(line), message }
+        ConfigError::Key {
+            path,
+            location: Location::Line(line),
+            message,
+        }
     }
 
     pub fn in_file(self, file: PathBuf) -> Self {
-        ConfigError::InFile { file, source: Box::new(self) }
+        ConfigError::InFile {
+            file,
+            source: Box::new(self),
+        }
     }
 }
 

@@ -15,8 +15,9 @@ use super::model::{
 };
 use super::yaml::{self, LineIndex};
 
-const TOP_LEVEL_KEYS: [&str; 8] =
-    ["name", "source", "sink", "defaults", "schemas", "tables", "retry", "buffer"];
+const TOP_LEVEL_KEYS: [&str; 8] = [
+    "name", "source", "sink", "defaults", "schemas", "tables", "retry", "buffer",
+];
 const SOURCE_KINDS: &str = "generator";
 const SINK_KINDS: &str = "sqlite, jsonl";
 
@@ -44,9 +45,16 @@ type Problem = (KeyPath, String);
 /// Reads and resolves a pipeline file; relative paths in it are relative to
 /// the file's folder.
 pub fn load_file(file: &Path, env: &Environment) -> Result<PipelineConfig, ConfigError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|source| ConfigError::Read { file: file.to_path_buf(), source })?;
-    let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    let folder = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    // Absolute, so the printed plan says exactly which file is written.
+    let base = std::path::absolute(&folder).unwrap_or(folder);
     load_str(&text, &base, env).map_err(|e| e.in_file(file.to_path_buf()))
 }
 
@@ -54,9 +62,15 @@ pub fn load_file(file: &Path, env: &Environment) -> Result<PipelineConfig, Confi
 pub fn load_str(text: &str, base: &Path, env: &Environment) -> Result<PipelineConfig, ConfigError> {
     let (mut tree, lines) = yaml::parse(text, env)?;
     let overrides = env.overrides(&TOP_LEVEL_KEYS);
-    let locate = Locator { lines: &lines, overrides: &overrides };
+    let locate = Locator {
+        lines: &lines,
+        overrides: &overrides,
+    };
     if !tree.is_object() {
-        return Err(locate.error(vec![], "expected a mapping with `name`, `source` and `sink`".into()));
+        return Err(locate.error(
+            vec![],
+            "expected a mapping with `name`, `source` and `sink`".into(),
+        ));
     }
     for o in &overrides {
         set_path(&mut tree, &o.path, yaml::plain_scalar(&o.value));
@@ -103,11 +117,17 @@ fn split_kind(value: Value, section: &str, kinds: &str) -> Result<(String, Value
         path
     };
     let Value::Object(mut map) = value else {
-        return Err((at(None), format!("expected a mapping with `kind` (one of: {kinds})")));
+        return Err((
+            at(None),
+            format!("expected a mapping with `kind` (one of: {kinds})"),
+        ));
     };
     match map.remove("kind") {
         Some(Value::String(kind)) => Ok((kind, Value::Object(map))),
-        Some(_) => Err((at(Some("kind")), format!("expected a string, one of: {kinds}"))),
+        Some(_) => Err((
+            at(Some("kind")),
+            format!("expected a string, one of: {kinds}"),
+        )),
         None => Err((at(None), format!("missing key `kind` (one of: {kinds})"))),
     }
 }
@@ -142,7 +162,10 @@ fn resolve_paths(config: &mut PipelineConfig, base: &Path) {
         SinkConfig::Jsonl(jsonl) => &mut jsonl.path,
     };
     if path.is_relative() {
-        *path = base.join(&*path);
+        let within = path
+            .components()
+            .filter(|c| *c != std::path::Component::CurDir);
+        *path = within.fold(base.to_path_buf(), |joined, part| joined.join(part));
     }
 }
 
@@ -153,9 +176,15 @@ fn validate(config: &PipelineConfig) -> Vec<Problem> {
         problems.push((path.iter().map(|s| (*s).to_owned()).collect(), message));
     };
     let name_ok = !config.name.is_empty()
-        && config.name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+        && config
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
     if !name_ok {
-        report(&["name"], "must be non-empty letters, digits, `_`, `-` or `.`".into());
+        report(
+            &["name"],
+            "must be non-empty letters, digits, `_`, `-` or `.`".into(),
+        );
     }
     let mut check_batch = |path: Vec<&str>, batch: &BatchOverrides| {
         for (key, value) in [
@@ -185,7 +214,10 @@ fn validate(config: &PipelineConfig) -> Vec<Problem> {
         ));
     }
     if config.buffer.max_rows == 0 || config.buffer.max_bytes < 1024 {
-        problems.push((vec!["buffer".into()], "needs max_rows ≥ 1 and max_bytes ≥ 1024".into()));
+        problems.push((
+            vec!["buffer".into()],
+            "needs max_rows ≥ 1 and max_bytes ≥ 1024".into(),
+        ));
     }
     problems
 }
@@ -212,7 +244,8 @@ struct Locator<'a> {
 impl Locator<'_> {
     fn locate(&self, path: &[String]) -> Location {
         let from_override = |o: &&Override| {
-            path.starts_with(&o.path) || (o.path.starts_with(path) && !self.lines.contains_key(path))
+            path.starts_with(&o.path)
+                || (o.path.starts_with(path) && !self.lines.contains_key(path))
         };
         if let Some(o) = self.overrides.iter().find(from_override) {
             return Location::Env(o.variable.clone());
@@ -224,7 +257,11 @@ impl Locator<'_> {
     }
 
     fn error(&self, path: KeyPath, message: String) -> ConfigError {
-        ConfigError::Key { location: self.locate(&path), path, message }
+        ConfigError::Key {
+            location: self.locate(&path),
+            path,
+            message,
+        }
     }
 
     fn problem(&self, (path, message): Problem) -> ConfigError {

@@ -73,7 +73,11 @@ pub struct BatchSettings {
 
 impl Default for BatchSettings {
     fn default() -> Self {
-        Self { max_rows: 20_000, max_bytes: 16 << 20, max_delay: Duration::from_millis(200) }
+        Self {
+            max_rows: 20_000,
+            max_bytes: 16 << 20,
+            max_delay: Duration::from_millis(200),
+        }
     }
 }
 
@@ -82,7 +86,9 @@ impl BatchSettings {
         Self {
             max_rows: overrides.max_rows.map_or(self.max_rows, |n| n as usize),
             max_bytes: overrides.max_bytes.map_or(self.max_bytes, |n| n as usize),
-            max_delay: overrides.max_delay_ms.map_or(self.max_delay, Duration::from_millis),
+            max_delay: overrides
+                .max_delay_ms
+                .map_or(self.max_delay, Duration::from_millis),
         }
     }
 }
@@ -99,7 +105,11 @@ pub struct RetryConfig {
 
 impl Default for RetryConfig {
     fn default() -> Self {
-        Self { max_attempts: 10, initial_backoff_ms: 500, max_backoff_ms: 30_000 }
+        Self {
+            max_attempts: 10,
+            initial_backoff_ms: 500,
+            max_backoff_ms: 30_000,
+        }
     }
 }
 
@@ -113,7 +123,10 @@ pub struct BufferConfig {
 
 impl Default for BufferConfig {
     fn default() -> Self {
-        Self { max_rows: 100_000, max_bytes: 32 << 20 }
+        Self {
+            max_rows: 100_000,
+            max_bytes: 32 << 20,
+        }
     }
 }
 

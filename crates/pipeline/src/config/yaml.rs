@@ -26,10 +26,12 @@ pub fn parse(text: &str, env: &Environment) -> Result<(Value, LineIndex), Config
         error: None,
     };
     let mut parser = Parser::new_from_str(text);
-    parser.load(&mut builder, false).map_err(|e| ConfigError::Syntax {
-        line: e.marker().line(),
-        message: e.info().to_owned(),
-    })?;
+    parser
+        .load(&mut builder, false)
+        .map_err(|e| ConfigError::Syntax {
+            line: e.marker().line(),
+            message: e.info().to_owned(),
+        })?;
     if let Some(error) = builder.error {
         return Err(error);
     }
@@ -53,8 +55,15 @@ pub fn plain_scalar(text: &str) -> Value {
 }
 
 enum Frame {
-    Map { map: Map<String, Value>, key: Option<String>, anchor: usize },
-    Seq { items: Vec<Value>, anchor: usize },
+    Map {
+        map: Map<String, Value>,
+        key: Option<String>,
+        anchor: usize,
+    },
+    Seq {
+        items: Vec<Value>,
+        anchor: usize,
+    },
 }
 
 struct TreeBuilder<'a> {
@@ -69,7 +78,10 @@ struct TreeBuilder<'a> {
 
 impl TreeBuilder<'_> {
     fn scalar(&mut self, text: String, style: TScalarStyle, anchor: usize, mark: Marker) {
-        if let Some(Frame::Map { key: key @ None, .. }) = self.stack.last_mut() {
+        if let Some(Frame::Map {
+            key: key @ None, ..
+        }) = self.stack.last_mut()
+        {
             *key = Some(text.clone());
             self.path.push(text);
             self.lines.insert(self.path.clone(), mark.line());
@@ -128,11 +140,18 @@ impl MarkedEventReceiver for TreeBuilder<'_> {
             }
             Event::MappingStart(anchor, _tag) => {
                 self.enter_node(mark);
-                self.stack.push(Frame::Map { map: Map::new(), key: None, anchor });
+                self.stack.push(Frame::Map {
+                    map: Map::new(),
+                    key: None,
+                    anchor,
+                });
             }
             Event::SequenceStart(anchor, _tag) => {
                 self.enter_node(mark);
-                self.stack.push(Frame::Seq { items: Vec::new(), anchor });
+                self.stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    anchor,
+                });
             }
             Event::MappingEnd | Event::SequenceEnd => match self.stack.pop() {
                 Some(Frame::Map { map, anchor, .. }) => self.finish(Value::Object(map), anchor),
@@ -188,14 +207,20 @@ mod tests {
 
     #[test]
     fn anchors_and_aliases_copy_values() {
-        let (tree, _) =
-            parse("base: &b { max_rows: 3 }\nother: *b\n", Environment::empty()).unwrap();
+        let (tree, _) = parse(
+            "base: &b { max_rows: 3 }\nother: *b\n",
+            Environment::empty(),
+        )
+        .unwrap();
         assert_eq!(tree["other"]["max_rows"], 3);
     }
 
     #[test]
     fn syntax_errors_carry_a_line() {
         let err = parse("a: 1\nb: [unclosed\n", Environment::empty()).unwrap_err();
-        assert!(matches!(err, ConfigError::Syntax { line, .. } if line >= 2), "{err}");
+        assert!(
+            matches!(err, ConfigError::Syntax { line, .. } if line >= 2),
+            "{err}"
+        );
     }
 }

@@ -132,10 +132,10 @@ impl Batcher {
     /// The table's resolved bounds; cached, since rows of one table
     /// usually arrive together.
     fn bounds_of(&mut self, table: &Arc<TableSchema>) -> BatchSettings {
-        if let Some((last, bounds)) = &self.last_table {
-            if Arc::ptr_eq(last, table) {
-                return *bounds;
-            }
+        if let Some((last, bounds)) = &self.last_table
+            && Arc::ptr_eq(last, table)
+        {
+            return *bounds;
         }
         let config = &self.config;
         let bounds = *self

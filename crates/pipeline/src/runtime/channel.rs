@@ -43,8 +43,20 @@ pub fn bounded(max_rows: u64, max_bytes: u64) -> (ChunkSender, ChunkReceiver) {
     let (tx, rx) = mpsc::unbounded_channel();
     let rows = Arc::new(Semaphore::new(max_rows as usize));
     let bytes = Arc::new(Semaphore::new(max_bytes as usize));
-    let receiver = ChunkReceiver { rx, semaphores: [rows.clone(), bytes.clone()] };
-    (ChunkSender { tx, rows, bytes, max_rows, max_bytes }, receiver)
+    let receiver = ChunkReceiver {
+        rx,
+        semaphores: [rows.clone(), bytes.clone()],
+    };
+    (
+        ChunkSender {
+            tx,
+            rows,
+            bytes,
+            max_rows,
+            max_bytes,
+        },
+        receiver,
+    )
 }
 
 /// The receiving side is gone.
@@ -58,10 +70,24 @@ impl ChunkSender {
         let bytes: usize = events.iter().map(Event::approx_bytes).sum();
         let row_permits = (rows as u64).clamp(1, u64::from(self.max_rows)) as u32;
         let byte_permits = (bytes as u64).clamp(1, u64::from(self.max_bytes)) as u32;
-        let rows_held = self.rows.clone().acquire_many_owned(row_permits).await.map_err(|_| Closed)?;
-        let bytes_held =
-            self.bytes.clone().acquire_many_owned(byte_permits).await.map_err(|_| Closed)?;
-        let chunk = Chunk { events, rows, bytes, _permits: (rows_held, bytes_held) };
+        let rows_held = self
+            .rows
+            .clone()
+            .acquire_many_owned(row_permits)
+            .await
+            .map_err(|_| Closed)?;
+        let bytes_held = self
+            .bytes
+            .clone()
+            .acquire_many_owned(byte_permits)
+            .await
+            .map_err(|_| Closed)?;
+        let chunk = Chunk {
+            events,
+            rows,
+            bytes,
+            _permits: (rows_held, bytes_held),
+        };
         self.tx.send(chunk).map_err(|_| Closed)
     }
 }
@@ -91,7 +117,9 @@ mod tests {
             version: 1,
         });
         let text = "x".repeat(width);
-        (0..n).map(|_| Event::Change(Change::insert(table.clone(), vec![Value::text(&text)]))).collect()
+        (0..n)
+            .map(|_| Event::Change(Change::insert(table.clone(), vec![Value::text(&text)])))
+            .collect()
     }
 
     #[tokio::test]
@@ -110,7 +138,8 @@ mod tests {
     async fn the_sender_waits_while_the_byte_bound_is_reached() {
         let (tx, mut rx) = bounded(1_000_000, 1 << 20);
         tx.send(rows(1, 700 << 10)).await.unwrap();
-        let blocked = tokio::time::timeout(Duration::from_millis(50), tx.send(rows(1, 700 << 10))).await;
+        let blocked =
+            tokio::time::timeout(Duration::from_millis(50), tx.send(rows(1, 700 << 10))).await;
         assert!(blocked.is_err(), "a send beyond 1 MiB must wait");
         drop(rx.recv().await);
         tx.send(rows(1, 700 << 10)).await.unwrap();

@@ -9,7 +9,10 @@ use crate::config::RetryConfig;
 /// many pipelines failing together do not retry together.
 pub fn backoff(config: &RetryConfig, attempt: u32, jitter_seed: u64) -> Duration {
     let exponent = attempt.saturating_sub(1).min(30);
-    let base = config.initial_backoff_ms.saturating_mul(1 << exponent).min(config.max_backoff_ms);
+    let base = config
+        .initial_backoff_ms
+        .saturating_mul(1 << exponent)
+        .min(config.max_backoff_ms);
     let jitter = 0.5 + (mix(jitter_seed ^ u64::from(attempt)) % 1000) as f64 / 2000.0;
     Duration::from_millis((base as f64 * jitter) as u64)
 }
@@ -26,7 +29,11 @@ mod tests {
 
     #[test]
     fn backoff_grows_then_caps_with_jitter() {
-        let config = RetryConfig { max_attempts: 10, initial_backoff_ms: 100, max_backoff_ms: 1000 };
+        let config = RetryConfig {
+            max_attempts: 10,
+            initial_backoff_ms: 100,
+            max_backoff_ms: 1000,
+        };
         for seed in 0..50 {
             let first = backoff(&config, 1, seed).as_millis();
             let third = backoff(&config, 3, seed).as_millis();

@@ -121,7 +121,7 @@ where
         Ok::<_, PipelineError>(resume)
     }
     .await;
-    let resume = match opened {
+    let resume: Option<Position> = match opened {
         Ok(resume) => resume,
         Err(error) => return (Some(source), Err((error, None))),
     };
@@ -139,20 +139,29 @@ where
     stop.trigger();
     let (source, read) = match reader.await {
         Ok((source, read)) => (Some(source), read),
-        Err(e) => (None, Err(SourceError::Transient { context: "source task".into(), message: e.to_string() })),
+        Err(e) => (
+            None,
+            Err(SourceError::Transient {
+                context: "source task".into(),
+                message: e.to_string(),
+            }),
+        ),
     };
     let outcome = match (written, read) {
         (Err(e), _) => Err((e.into(), last)),
         (Ok(()), Err(e)) => Err((e.into(), last)),
-        (Ok(()), Ok(())) => Ok(last),
+        // Nothing new committed: the position is where this run resumed.
+        (Ok(()), Ok(())) => Ok(last.or(resume)),
     };
-    let Some(mut source) = source else { return (None, outcome) };
+    let Some(mut source) = source else {
+        return (None, outcome);
+    };
     // The reader has stopped: deliver the final acknowledgement here.
-    if let Ok(Some(position)) = &outcome {
-        if let Err(e) = source.ack(position).await {
-            let position = position.clone();
-            return (Some(source), Err((e.into(), Some(position))));
-        }
+    if let Ok(Some(position)) = &outcome
+        && let Err(e) = source.ack(position).await
+    {
+        let position = position.clone();
+        return (Some(source), Err((e.into(), Some(position))));
     }
     (Some(source), outcome)
 }
@@ -187,7 +196,9 @@ async fn read_source<S: Source>(
                 continue;
             }
             count_rows(&events, &options.metrics, "in");
-            options.progress.read(events.iter().map(|e| e.row_count() as u64).sum());
+            options
+                .progress
+                .read(events.iter().map(|e| e.row_count() as u64).sum());
             tokio::select! {
                 biased;
                 _ = stopped.wait() => return Ok(()),
@@ -240,11 +251,15 @@ async fn commit<K: Sink>(
     options: &RunOptions,
     last: &mut Option<Position>,
 ) -> Result<(), SinkError> {
-    let Some((events, position)) = batcher.take_committable() else { return Ok(()) };
+    let Some((events, position)) = batcher.take_committable() else {
+        return Ok(());
+    };
     let started = Instant::now();
     sink.write(&events).await?;
     sink.flush(&position).await?;
-    options.metrics.batch_committed(started.elapsed().as_secs_f64());
+    options
+        .metrics
+        .batch_committed(started.elapsed().as_secs_f64());
     let rows = count_rows(&events, &options.metrics, "out");
     options.progress.committed(rows);
     tracing::debug!(rows, position = %position, "batch committed");
@@ -259,11 +274,17 @@ fn count_rows(events: &[Event], metrics: &Metrics, direction: &str) -> u64 {
     let mut current: Option<(&Arc<watershed_events::TableSchema>, &'static str, u64)> = None;
     let mut total = 0;
     for event in events {
-        let Event::Change(change) = event else { continue };
+        let Event::Change(change) = event else {
+            continue;
+        };
         total += 1;
         let op = change.op.as_str();
         match &mut current {
-            Some((table, current_op, n)) if Arc::ptr_eq(table, &change.table) && *current_op == op => *n += 1,
+            Some((table, current_op, n))
+                if Arc::ptr_eq(table, &change.table) && *current_op == op =>
+            {
+                *n += 1
+            }
             _ => {
                 if let Some((table, op, n)) = current.take() {
                     *counts.entry((table.name.to_string(), op)).or_default() += n;

@@ -27,7 +27,10 @@ struct Checkpoint {
 
 enum Output {
     Stdout(BufWriter<std::io::Stdout>),
-    File { writer: BufWriter<File>, written: u64 },
+    File {
+        writer: BufWriter<File>,
+        written: u64,
+    },
 }
 
 pub struct JsonlSink {
@@ -39,7 +42,12 @@ pub struct JsonlSink {
 
 impl JsonlSink {
     pub fn new(config: JsonlConfig, pipeline: &str) -> Self {
-        Self { config, pipeline: pipeline.to_owned(), output: None, line: Vec::new() }
+        Self {
+            config,
+            pipeline: pipeline.to_owned(),
+            output: None,
+            line: Vec::new(),
+        }
     }
 
     fn checkpoint_path(&self) -> PathBuf {
@@ -51,7 +59,10 @@ impl JsonlSink {
     fn open_sync(&mut self) -> Result<Option<Position>, SinkError> {
         self.output = None;
         if self.config.is_stdout() {
-            self.output = Some(Output::Stdout(BufWriter::with_capacity(BUFFER_BYTES, std::io::stdout())));
+            self.output = Some(Output::Stdout(BufWriter::with_capacity(
+                BUFFER_BYTES,
+                std::io::stdout(),
+            )));
             return Ok(None);
         }
         let path = self.config.path.clone();
@@ -61,7 +72,10 @@ impl JsonlSink {
             .write(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| SinkError::Open { path: path.clone(), source: e.into() })?;
+            .map_err(|e| SinkError::Open {
+                path: path.clone(),
+                reason: e.into(),
+            })?;
         let length = file.metadata().map_err(io_err("inspect", &path))?.len();
         let (bytes, position) = match checkpoint {
             Some(checkpoint) => (checkpoint.bytes, checkpoint.position),
@@ -93,8 +107,10 @@ impl JsonlSink {
             })?;
         let mut file = file;
         std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0)).map_err(io_err("seek", &path))?;
-        self.output =
-            Some(Output::File { writer: BufWriter::with_capacity(BUFFER_BYTES, file), written: bytes });
+        self.output = Some(Output::File {
+            writer: BufWriter::with_capacity(BUFFER_BYTES, file),
+            written: bytes,
+        });
         if position.is_none() {
             self.write_checkpoint(bytes, None)?;
         }
@@ -126,7 +142,11 @@ impl JsonlSink {
     fn write_checkpoint(&self, bytes: u64, position: Option<&Position>) -> Result<(), SinkError> {
         let path = self.checkpoint_path();
         let position = position.map(|p| serde_json::to_value(p).unwrap_or_default());
-        let checkpoint = Checkpoint { pipeline: self.pipeline.clone(), bytes, position };
+        let checkpoint = Checkpoint {
+            pipeline: self.pipeline.clone(),
+            bytes,
+            position,
+        };
         let text = serde_json::to_string(&checkpoint).unwrap_or_default();
         let mut temporary = path.clone().into_os_string();
         temporary.push(".tmp");
@@ -140,7 +160,9 @@ impl JsonlSink {
             return Err(SinkError::Refused("jsonl sink used before open".into()));
         };
         for event in events {
-            let Event::Change(change) = event else { continue };
+            let Event::Change(change) = event else {
+                continue;
+            };
             self.line.clear();
             serde_json::to_writer(&mut self.line, &JsonChange(change))
                 .map_err(|e| SinkError::Refused(format!("render change as JSON: {e}")))?;
@@ -152,7 +174,11 @@ impl JsonlSink {
                     writer.write_all(&self.line)
                 }
             };
-            result.map_err(|source| SinkError::Io { context: "write", path: path.clone(), source })?;
+            result.map_err(|source| SinkError::Io {
+                context: "write",
+                path: path.clone(),
+                source,
+            })?;
         }
         Ok(())
     }
@@ -164,7 +190,10 @@ impl JsonlSink {
             Some(Output::File { writer, written }) => {
                 let written = *written;
                 writer.flush().map_err(io_err("write", &path))?;
-                writer.get_ref().sync_data().map_err(io_err("sync", &path))?;
+                writer
+                    .get_ref()
+                    .sync_data()
+                    .map_err(io_err("sync", &path))?;
                 self.write_checkpoint(written, Some(position))
             }
             None => Err(SinkError::Refused("jsonl sink used before open".into())),
@@ -188,5 +217,9 @@ impl Sink for JsonlSink {
 
 fn io_err(context: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SinkError {
     let path = path.to_path_buf();
-    move |source| SinkError::Io { context, path, source }
+    move |source| SinkError::Io {
+        context,
+        path,
+        source,
+    }
 }

@@ -40,7 +40,8 @@ impl SqliteSink {
     fn open_sync(&mut self) -> Result<Option<Position>, SinkError> {
         if let Some(conn) = &self.conn {
             if self.in_transaction {
-                conn.execute_batch("ROLLBACK").map_err(sqlite_err("rollback"))?;
+                conn.execute_batch("ROLLBACK")
+                    .map_err(sqlite_err("rollback"))?;
                 self.in_transaction = false;
             }
         } else {
@@ -60,14 +61,21 @@ impl SqliteSink {
             .map(|text| Position::from_json(&text))
             .transpose()
             .map_err(|source| SinkError::Checkpoint {
-                location: format!("{} (pipeline {})", self.config.path.display(), self.pipeline),
+                location: format!(
+                    "{} (pipeline {})",
+                    self.config.path.display(),
+                    self.pipeline
+                ),
                 source,
             })
     }
 
     fn connect(&self) -> Result<Connection, SinkError> {
         let path = &self.config.path;
-        let open_err = |e: rusqlite::Error| SinkError::Open { path: path.clone(), source: e.into() };
+        let open_err = |e: rusqlite::Error| SinkError::Open {
+            path: path.clone(),
+            reason: e.into(),
+        };
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -85,12 +93,16 @@ impl SqliteSink {
     }
 
     fn connection(&self) -> Result<&Connection, SinkError> {
-        self.conn.as_ref().ok_or_else(|| SinkError::Refused("sqlite sink used before open".into()))
+        self.conn
+            .as_ref()
+            .ok_or_else(|| SinkError::Refused("sqlite sink used before open".into()))
     }
 
     fn begin(&mut self) -> Result<(), SinkError> {
         if !self.in_transaction {
-            self.connection()?.execute_batch("BEGIN").map_err(sqlite_err("begin"))?;
+            self.connection()?
+                .execute_batch("BEGIN")
+                .map_err(sqlite_err("begin"))?;
             self.in_transaction = true;
         }
         Ok(())
@@ -122,7 +134,10 @@ impl SqliteSink {
 
     /// Creates the table, or adds the columns a newer schema brought.
     fn ensure_table(&mut self, schema: &TableSchema) -> Result<(), SinkError> {
-        if self.prepared_tables.contains(&(schema.name.clone(), schema.version)) {
+        if self
+            .prepared_tables
+            .contains(&(schema.name.clone(), schema.version))
+        {
             return Ok(());
         }
         let conn = self.connection()?;
@@ -130,16 +145,22 @@ impl SqliteSink {
         conn.execute_batch(&sql::create_table(schema))
             .map_err(sqlite_err(format!("create table {table}")))?;
         let existing = existing_columns(conn, &table)?;
-        for column in schema.columns.iter().filter(|c| !existing.contains(&c.name)) {
+        for column in schema
+            .columns
+            .iter()
+            .filter(|c| !existing.contains(&c.name))
+        {
             let ddl = format!(
                 "ALTER TABLE {} ADD COLUMN {} {}",
                 quote(&table),
                 quote(&column.name),
                 sql::column_type(&column.logical_type)
             );
-            conn.execute_batch(&ddl).map_err(sqlite_err(format!("alter table {table}")))?;
+            conn.execute_batch(&ddl)
+                .map_err(sqlite_err(format!("alter table {table}")))?;
         }
-        self.prepared_tables.insert((schema.name.clone(), schema.version));
+        self.prepared_tables
+            .insert((schema.name.clone(), schema.version));
         Ok(())
     }
 
@@ -147,13 +168,20 @@ impl SqliteSink {
         self.ensure_table(schema)?;
         let conn = self.connection()?;
         let context = || format!("insert into {}", table_name(schema));
-        let mut statement =
-            conn.prepare_cached(&sql::insert(schema)).map_err(sqlite_err(context()))?;
+        let mut statement = conn
+            .prepare_cached(&sql::insert(schema))
+            .map_err(sqlite_err(context()))?;
         for event in run {
-            if let Event::Change(Change { after: Some(row), .. }) = event {
+            if let Event::Change(Change {
+                after: Some(row), ..
+            }) = event
+            {
                 statement
                     .execute(params_from_iter(row.iter().map(Param)))
-                    .map_err(|source| SinkError::Sqlite { context: context(), source })?;
+                    .map_err(|source| SinkError::Sqlite {
+                        context: context(),
+                        source,
+                    })?;
             }
         }
         Ok(())
@@ -168,33 +196,45 @@ impl SqliteSink {
         let key_row = change.before.as_ref().or(change.after.as_ref());
         match (change.op, key_row) {
             (ChangeOp::Truncate, _) => {
-                conn.execute(&format!("DELETE FROM {table}"), []).map_err(sqlite_err(context()))?;
+                conn.execute(&format!("DELETE FROM {table}"), [])
+                    .map_err(sqlite_err(context()))?;
             }
             (ChangeOp::Update, Some(key_row)) => {
                 let after = change.after.as_deref().unwrap_or_default();
-                let sent: Vec<usize> =
-                    (0..after.len()).filter(|&i| after[i] != Value::Unchanged).collect();
+                let sent: Vec<usize> = (0..after.len())
+                    .filter(|&i| after[i] != Value::Unchanged)
+                    .collect();
                 let set: Vec<String> = sent
                     .iter()
                     .enumerate()
                     .map(|(n, &i)| format!("{} = ?{}", quote(&schema.columns[i].name), n + 1))
                     .collect();
                 let (filter, key) = sql::key_filter(schema, sent.len() + 1);
+                let filter = sql::one_row(schema, filter);
                 let statement = format!("UPDATE {table} SET {} WHERE {filter}", set.join(", "));
-                let values = sent.iter().map(|&i| &after[i]).chain(key.iter().map(|&i| &key_row[i]));
+                let values = sent
+                    .iter()
+                    .map(|&i| &after[i])
+                    .chain(key.iter().map(|&i| &key_row[i]));
                 conn.prepare_cached(&statement)
                     .and_then(|mut s| s.execute(params_from_iter(values.map(Param))))
                     .map_err(sqlite_err(context()))?;
             }
             (ChangeOp::Delete, Some(key_row)) => {
                 let (filter, key) = sql::key_filter(schema, 1);
+                let filter = sql::one_row(schema, filter);
                 let statement = format!("DELETE FROM {table} WHERE {filter}");
                 conn.prepare_cached(&statement)
-                    .and_then(|mut s| s.execute(params_from_iter(key.iter().map(|&i| Param(&key_row[i])))))
+                    .and_then(|mut s| {
+                        s.execute(params_from_iter(key.iter().map(|&i| Param(&key_row[i]))))
+                    })
                     .map_err(sqlite_err(context()))?;
             }
             (ChangeOp::Insert | ChangeOp::Update | ChangeOp::Delete, _) => {
-                return Err(SinkError::Refused(format!("{}: the change has no row image", context())));
+                return Err(SinkError::Refused(format!(
+                    "{}: the change has no row image",
+                    context()
+                )));
             }
         }
         Ok(())
@@ -244,7 +284,10 @@ fn insert_run_len(events: &[Event], table: &Arc<TableSchema>) -> usize {
 fn existing_columns(conn: &Connection, table: &str) -> Result<HashSet<String>, SinkError> {
     let context = || format!("inspect table {table}");
     let mut statement = conn
-        .prepare(&format!("SELECT name FROM pragma_table_info({})", sql_string(table)))
+        .prepare(&format!(
+            "SELECT name FROM pragma_table_info({})",
+            sql_string(table)
+        ))
         .map_err(sqlite_err(context()))?;
     let names = statement
         .query_map([], |row| row.get::<_, String>(0))

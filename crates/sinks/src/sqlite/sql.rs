@@ -23,7 +23,17 @@ pub(crate) fn quote(identifier: &str) -> String {
 pub(crate) fn column_type(logical: &LogicalType) -> &'static str {
     use LogicalType::*;
     match logical {
-        Bool | Int8 | Int16 | Int24 | Int32 | Int64 | UInt8 | UInt16 | UInt24 | UInt32 | Year
+        Bool
+        | Int8
+        | Int16
+        | Int24
+        | Int32
+        | Int64
+        | UInt8
+        | UInt16
+        | UInt24
+        | UInt32
+        | Year
         | Bit { .. } => "INTEGER",
         Float32 | Float64 => "REAL",
         Binary { .. } | Varbinary { .. } | Blob => "BLOB",
@@ -44,7 +54,11 @@ pub(crate) fn create_table(schema: &TableSchema) -> String {
         let key: Vec<String> = schema.primary_key.iter().map(|k| quote(k)).collect();
         columns.push(format!("PRIMARY KEY ({})", key.join(", ")));
     }
-    format!("CREATE TABLE IF NOT EXISTS {} ({})", quote(&table_name(schema)), columns.join(", "))
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} ({})",
+        quote(&table_name(schema)),
+        columns.join(", ")
+    )
 }
 
 pub(crate) fn insert(schema: &TableSchema) -> String {
@@ -71,6 +85,17 @@ pub(crate) fn key_filter(schema: &TableSchema, first: usize) -> (String, Vec<usi
         .map(|(n, &i)| format!("{} IS ?{}", quote(&schema.columns[i].name), first + n))
         .collect();
     (terms.join(" AND "), key)
+}
+
+/// Narrows a [`key_filter`] to one row when the table has no primary key:
+/// a keyless table may hold identical rows, and a source change touches
+/// exactly one of them.
+pub(crate) fn one_row(schema: &TableSchema, filter: String) -> String {
+    if !schema.primary_key_indices().is_empty() {
+        return filter;
+    }
+    let table = quote(&table_name(schema));
+    format!("rowid = (SELECT rowid FROM {table} WHERE {filter} LIMIT 1)")
 }
 
 /// A cell bound as an SQLite parameter.
@@ -125,7 +150,14 @@ mod tests {
             name: TableName::parse("shop.orders"),
             columns: vec![
                 Column::new("id", LogicalType::Int64, false),
-                Column::new("amount", LogicalType::Decimal { precision: None, scale: None }, true),
+                Column::new(
+                    "amount",
+                    LogicalType::Decimal {
+                        precision: None,
+                        scale: None,
+                    },
+                    true,
+                ),
             ],
             primary_key: vec!["id".into()],
             indexes: vec![],

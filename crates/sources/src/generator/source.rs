@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use watershed_events::{Change, Event, Position, SchemaChange, TableSchema, Timestamp, TxBegin, TxCommit};
+use watershed_events::{
+    Change, Event, Position, SchemaChange, TableSchema, Timestamp, TxBegin, TxCommit,
+};
 
 use super::config::{GeneratorConfig, Rate, StartTime};
 use super::streams::{event_row, table_schema};
@@ -60,7 +62,9 @@ impl GeneratorSource {
         let elapsed = self.opened_at.elapsed().as_secs_f64();
         let due = (elapsed * per_second) as u64;
         let burst = ((per_second / 20.0) as u64).clamp(1, MAX_TX_ROWS);
-        due.saturating_sub(self.produced_since_open).min(burst).min(remaining)
+        due.saturating_sub(self.produced_since_open)
+            .min(burst)
+            .min(remaining)
     }
 }
 
@@ -94,7 +98,9 @@ impl Source for GeneratorSource {
         }
         let mut events = Vec::with_capacity(n as usize + 3);
         if !self.schema_sent {
-            events.push(Event::Schema(SchemaChange { table: self.table.clone() }));
+            events.push(Event::Schema(SchemaChange {
+                table: self.table.clone(),
+            }));
             self.schema_sent = true;
         }
         events.push(Event::Begin(TxBegin { commit_time: None }));
@@ -107,7 +113,9 @@ impl Source for GeneratorSource {
         self.produced_since_open += n;
         let last = self.next_index - 1;
         events.push(Event::Commit(TxCommit {
-            position: Position::Generator { next_index: self.next_index },
+            position: Position::Generator {
+                next_index: self.next_index,
+            },
             commit_time: Timestamp::from_micros(self.start.micros + last as i64 * self.step_micros),
         }));
         Ok(Some(events))
@@ -162,7 +170,10 @@ mod tests {
         assert_eq!(all.len(), 3000);
 
         let mut resumed = GeneratorSource::new(config(3000));
-        resumed.open(Some(&Position::Generator { next_index: 1234 })).await.unwrap();
+        resumed
+            .open(Some(&Position::Generator { next_index: 1234 }))
+            .await
+            .unwrap();
         let events = drain(&mut resumed).await;
         assert!(matches!(events[0], Event::Schema(_)), "schema comes first");
         assert_eq!(rows(&events), all[1234..]);
@@ -171,15 +182,25 @@ mod tests {
     #[tokio::test]
     async fn a_finished_count_produces_nothing() {
         let mut source = GeneratorSource::new(config(10));
-        source.open(Some(&Position::Generator { next_index: 10 })).await.unwrap();
+        source
+            .open(Some(&Position::Generator { next_index: 10 }))
+            .await
+            .unwrap();
         assert!(source.next_chunk().await.unwrap().is_none());
     }
 
     #[tokio::test]
     async fn a_foreign_checkpoint_is_refused() {
         let mut source = GeneratorSource::new(config(10));
-        let err = source.open(Some(&Position::PgLsn { lsn: 1 })).await.unwrap_err();
-        assert!(err.to_string().contains("not written by a generator source"), "{err}");
+        let err = source
+            .open(Some(&Position::PgLsn { lsn: 1 }))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not written by a generator source"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -194,7 +215,10 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(commits.last(), Some(&Position::Generator { next_index: 2500 }));
+        assert_eq!(
+            commits.last(),
+            Some(&Position::Generator { next_index: 2500 })
+        );
         assert_eq!(commits.len(), 3);
     }
 

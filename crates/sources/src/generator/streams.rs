@@ -28,10 +28,19 @@ pub fn table_schema(stream: StreamKind) -> TableSchema {
             vec![
                 int64("order_id"),
                 int64("customer_id"),
-                Column::new("status", LogicalType::Enum { labels: labels(&ORDER_STATUSES) }, false),
+                Column::new(
+                    "status",
+                    LogicalType::Enum {
+                        labels: labels(&ORDER_STATUSES),
+                    },
+                    false,
+                ),
                 Column::new(
                     "amount",
-                    LogicalType::Decimal { precision: Some(12), scale: Some(2) },
+                    LogicalType::Decimal {
+                        precision: Some(12),
+                        scale: Some(2),
+                    },
                     false,
                 ),
                 ts("created_at"),
@@ -66,14 +75,21 @@ pub fn event_row(
 ) -> Row {
     let mut random = EventRandom::new(seed, index);
     let id = Value::Int(index as i64 + 1);
-    let at = Value::Timestamp(Timestamp::from_micros(start.micros + index as i64 * step_micros));
+    let at = Value::Timestamp(Timestamp::from_micros(
+        start.micros + index as i64 * step_micros,
+    ));
     match stream {
         StreamKind::Heartbeat => {
             let customer = random.below(CUSTOMERS);
             // Each customer has a resting rate; readings scatter around it.
             let resting = 55 + splitmix64(seed ^ customer) % 30;
             let heart_rate = resting + random.below(40);
-            vec![id, Value::Int(customer as i64 + 1), at, Value::Int(heart_rate as i64)]
+            vec![
+                id,
+                Value::Int(customer as i64 + 1),
+                at,
+                Value::Int(heart_rate as i64),
+            ]
         }
         StreamKind::Orders => {
             let customer = random.below(CUSTOMERS) as i64 + 1;
@@ -104,7 +120,9 @@ struct EventRandom {
 
 impl EventRandom {
     fn new(seed: u64, index: u64) -> Self {
-        Self { state: splitmix64(seed).wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15)) }
+        Self {
+            state: splitmix64(seed).wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+        }
     }
 
     fn below(&mut self, bound: u64) -> u64 {
@@ -153,7 +171,9 @@ mod tests {
     fn heart_rates_are_plausible() {
         for index in 0..10_000 {
             let row = event_row(StreamKind::Heartbeat, 3, index, start(), 1000);
-            let Value::Int(rate) = row[3] else { panic!("heart_rate is not an int") };
+            let Value::Int(rate) = row[3] else {
+                panic!("heart_rate is not an int")
+            };
             assert!((55..125).contains(&rate), "{rate}");
         }
     }

@@ -17,7 +17,11 @@ fn load(text: &str) -> Result<PipelineConfig, ConfigError> {
 }
 
 fn load_env(text: &str, vars: &[(&str, &str)]) -> Result<PipelineConfig, ConfigError> {
-    load_str(text, Path::new("/etc/watershed"), &Environment::from_pairs(vars.iter().copied()))
+    load_str(
+        text,
+        Path::new("/etc/watershed"),
+        &Environment::from_pairs(vars.iter().copied()),
+    )
 }
 
 fn error(text: &str) -> String {
@@ -30,15 +34,23 @@ fn the_issue_example_loads_with_paths_relative_to_the_file() {
     assert_eq!(config.name, "hb");
     let SourceConfig::Generator(generator) = &config.source;
     assert_eq!(generator.stream, StreamKind::Heartbeat);
-    assert_eq!((generator.seed, generator.count, generator.rate), (7, Some(200_000), Rate::Unbounded));
-    let SinkConfig::Sqlite(sqlite) = &config.sink else { panic!("not sqlite: {config:?}") };
-    assert_eq!(sqlite.path, Path::new("/etc/watershed/./hb.db"));
+    assert_eq!(
+        (generator.seed, generator.count, generator.rate),
+        (7, Some(200_000), Rate::Unbounded)
+    );
+    let SinkConfig::Sqlite(sqlite) = &config.sink else {
+        panic!("not sqlite: {config:?}")
+    };
+    assert_eq!(sqlite.path, Path::new("/etc/watershed/hb.db"));
 }
 
 #[test]
 fn jsonl_to_stdout_keeps_its_dash() {
-    let config = load(&HB.replace("{ kind: sqlite, path: ./hb.db }", "{ kind: jsonl, path: \"-\" }"))
-        .unwrap();
+    let config = load(&HB.replace(
+        "{ kind: sqlite, path: ./hb.db }",
+        "{ kind: jsonl, path: \"-\" }",
+    ))
+    .unwrap();
     assert!(matches!(&config.sink, SinkConfig::Jsonl(j) if j.is_stdout()));
 }
 
@@ -50,31 +62,55 @@ fn unknown_keys_name_the_key_and_its_line() {
         "line 2: source.sed: unknown field `sed`, expected one of `stream`, `seed`, `count`, `rate`, `start_time`"
     );
     let top = error(&format!("{HB}sinks: {{}}\n"));
-    assert!(top.starts_with("line 4: sinks: unknown field `sinks`"), "{top}");
+    assert!(
+        top.starts_with("line 4: sinks: unknown field `sinks`"),
+        "{top}"
+    );
     let nested = error(&format!("{HB}defaults:\n  batch:\n    max_row: 5\n"));
-    assert!(nested.starts_with("line 6: defaults.batch.max_row: unknown field"), "{nested}");
+    assert!(
+        nested.starts_with("line 6: defaults.batch.max_row: unknown field"),
+        "{nested}"
+    );
 }
 
 #[test]
 fn malformed_values_name_the_key_and_its_line() {
     let count = error(&HB.replace("count: 200000", "count: lots"));
-    assert!(count.starts_with("line 2: source.count: invalid type: string \"lots\""), "{count}");
+    assert!(
+        count.starts_with("line 2: source.count: invalid type: string \"lots\""),
+        "{count}"
+    );
     let rate = error(&HB.replace("rate: unbounded", "rate: fast"));
     assert!(rate.contains("source.rate: invalid rate `fast`"), "{rate}");
     let stream = error(&HB.replace("stream: heartbeat", "stream: pulses"));
-    assert!(stream.contains("source.stream: unknown variant `pulses`"), "{stream}");
+    assert!(
+        stream.contains("source.stream: unknown variant `pulses`"),
+        "{stream}"
+    );
     let start = error(&HB.replace("rate: unbounded", "start_time: yesterday"));
-    assert!(start.contains("source.start_time: invalid timestamp `yesterday`"), "{start}");
+    assert!(
+        start.contains("source.start_time: invalid timestamp `yesterday`"),
+        "{start}"
+    );
 }
 
 #[test]
 fn kinds_are_checked() {
     let unknown = error(&HB.replace("kind: sqlite", "kind: oracle"));
-    assert_eq!(unknown, "line 3: sink.kind: unknown sink kind `oracle`, expected one of: sqlite, jsonl");
+    assert_eq!(
+        unknown,
+        "line 3: sink.kind: unknown sink kind `oracle`, expected one of: sqlite, jsonl"
+    );
     let missing = error(&HB.replace("kind: generator, ", ""));
-    assert!(missing.starts_with("line 2: source: missing key `kind`"), "{missing}");
+    assert!(
+        missing.starts_with("line 2: source: missing key `kind`"),
+        "{missing}"
+    );
     let scalar = error("name: x\nsource: generator\nsink: { kind: jsonl, path: a }\n");
-    assert!(scalar.starts_with("line 2: source: expected a mapping with `kind`"), "{scalar}");
+    assert!(
+        scalar.starts_with("line 2: source: expected a mapping with `kind`"),
+        "{scalar}"
+    );
 }
 
 #[test]
@@ -82,15 +118,25 @@ fn missing_required_keys_are_named() {
     let no_sink = error("name: hb\nsource: { kind: generator, stream: heartbeat }\n");
     assert!(no_sink.contains("missing field `sink`"), "{no_sink}");
     let no_stream = error(&HB.replace("stream: heartbeat, ", ""));
-    assert!(no_stream.starts_with("line 2: source: missing field `stream`"), "{no_stream}");
+    assert!(
+        no_stream.starts_with("line 2: source: missing field `stream`"),
+        "{no_stream}"
+    );
     let no_path = error(&HB.replace(", path: ./hb.db", ""));
-    assert!(no_path.starts_with("line 3: sink: missing field `path`"), "{no_path}");
+    assert!(
+        no_path.starts_with("line 3: sink: missing field `path`"),
+        "{no_path}"
+    );
 }
 
 #[test]
 fn validation_errors_name_their_keys() {
     let cases = [
-        ("name: hb", "name: \"bad name!\"", "line 1: name: must be non-empty"),
+        (
+            "name: hb",
+            "name: \"bad name!\"",
+            "line 1: name: must be non-empty",
+        ),
         ("name: hb", "name: \"\"", "line 1: name: must be non-empty"),
     ];
     for (from, to, expected) in cases {
@@ -98,24 +144,44 @@ fn validation_errors_name_their_keys() {
         assert!(message.starts_with(expected), "{message}");
     }
     let zero_rows = error(&format!("{HB}defaults: {{ batch: {{ max_rows: 0 }} }}\n"));
-    assert!(zero_rows.starts_with("line 4: defaults.batch.max_rows: must be at least 1"), "{zero_rows}");
-    let zero_table =
-        error(&format!("{HB}tables:\n  heartbeat:\n    batch: {{ max_bytes: 0 }}\n"));
+    assert!(
+        zero_rows.starts_with("line 4: defaults.batch.max_rows: must be at least 1"),
+        "{zero_rows}"
+    );
+    let zero_table = error(&format!(
+        "{HB}tables:\n  heartbeat:\n    batch: {{ max_bytes: 0 }}\n"
+    ));
     assert!(
         zero_table.starts_with("line 6: tables.heartbeat.batch.max_bytes: must be at least 1"),
         "{zero_table}"
     );
-    let schema = error(&format!("{HB}schemas:\n  shop: {{ batch: {{ max_rows: 0 }} }}\n"));
-    assert!(schema.starts_with("line 5: schemas.shop.batch.max_rows"), "{schema}");
-    let retry = error(&format!("{HB}retry: {{ initial_backoff_ms: 9000, max_backoff_ms: 10 }}\n"));
-    assert!(retry.starts_with("line 4: retry.initial_backoff_ms: must be at least 1"), "{retry}");
+    let schema = error(&format!(
+        "{HB}schemas:\n  shop: {{ batch: {{ max_rows: 0 }} }}\n"
+    ));
+    assert!(
+        schema.starts_with("line 5: schemas.shop.batch.max_rows"),
+        "{schema}"
+    );
+    let retry = error(&format!(
+        "{HB}retry: {{ initial_backoff_ms: 9000, max_backoff_ms: 10 }}\n"
+    ));
+    assert!(
+        retry.starts_with("line 4: retry.initial_backoff_ms: must be at least 1"),
+        "{retry}"
+    );
     let buffer = error(&format!("{HB}buffer: {{ max_bytes: 10 }}\n"));
-    assert!(buffer.starts_with("line 4: buffer: needs max_rows"), "{buffer}");
+    assert!(
+        buffer.starts_with("line 4: buffer: needs max_rows"),
+        "{buffer}"
+    );
     let syntax = error("name: hb\nsource: [\n");
     assert!(syntax.starts_with("line "), "{syntax}");
     assert!(syntax.contains("invalid YAML"), "{syntax}");
     let not_a_map = error("- just\n- a list\n");
-    assert!(not_a_map.contains("(top level): expected a mapping"), "{not_a_map}");
+    assert!(
+        not_a_map.contains("(top level): expected a mapping"),
+        "{not_a_map}"
+    );
 }
 
 #[test]
@@ -123,7 +189,7 @@ fn env_interpolation_fills_values_and_keeps_types() {
     // Block style takes a bare interpolation; flow style `{ }` needs quotes.
     let text = "name: hb\nsource:\n  kind: generator\n  stream: heartbeat\n  count: ${COUNT}\n\
                 sink: { kind: sqlite, path: \"${DIR}/hb.db\" }\n";
-    let config = load_env(&text, &[("COUNT", "42"), ("DIR", "/data")]).unwrap();
+    let config = load_env(text, &[("COUNT", "42"), ("DIR", "/data")]).unwrap();
     let SourceConfig::Generator(generator) = &config.source;
     assert_eq!(generator.count, Some(42));
     assert!(matches!(&config.sink, SinkConfig::Sqlite(s) if s.path == Path::new("/data/hb.db")));
@@ -156,13 +222,21 @@ fn env_overrides_replace_keys_at_any_depth() {
 
 #[test]
 fn a_bad_override_names_the_variable() {
-    let message = load_env(HB, &[("WATERSHED_SOURCE__CONT", "10")]).unwrap_err().to_string();
+    let message = load_env(HB, &[("WATERSHED_SOURCE__CONT", "10")])
+        .unwrap_err()
+        .to_string();
     assert!(
-        message.starts_with("environment variable WATERSHED_SOURCE__CONT: source.cont: unknown field"),
+        message
+            .starts_with("environment variable WATERSHED_SOURCE__CONT: source.cont: unknown field"),
         "{message}"
     );
-    let typed = load_env(HB, &[("WATERSHED_SOURCE__COUNT", "many")]).unwrap_err().to_string();
-    assert!(typed.starts_with("environment variable WATERSHED_SOURCE__COUNT: source.count"), "{typed}");
+    let typed = load_env(HB, &[("WATERSHED_SOURCE__COUNT", "many")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        typed.starts_with("environment variable WATERSHED_SOURCE__COUNT: source.count"),
+        "{typed}"
+    );
 }
 
 #[test]
@@ -180,13 +254,26 @@ tables:
     let batch = |name: &str| config.batch_for(&TableName::parse(name));
     let built_in = BatchSettings::default();
     let orders = batch("shop.orders");
-    assert_eq!((orders.max_rows, orders.max_bytes, orders.max_delay.as_millis()), (7, 4096, 50));
+    assert_eq!(
+        (
+            orders.max_rows,
+            orders.max_bytes,
+            orders.max_delay.as_millis()
+        ),
+        (7, 4096, 50)
+    );
     let customers = batch("shop.customers");
     assert_eq!((customers.max_rows, customers.max_bytes), (200, 4096));
     let other = batch("crm.people");
-    assert_eq!((other.max_rows, other.max_bytes), (1000, built_in.max_bytes));
+    assert_eq!(
+        (other.max_rows, other.max_bytes),
+        (1000, built_in.max_bytes)
+    );
     let heartbeat = batch("heartbeat");
-    assert_eq!((heartbeat.max_rows, heartbeat.max_delay.as_millis()), (1000, 5));
+    assert_eq!(
+        (heartbeat.max_rows, heartbeat.max_delay.as_millis()),
+        (1000, 5)
+    );
 }
 
 #[test]
@@ -194,8 +281,13 @@ fn load_file_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("hb.yaml");
     std::fs::write(&file, HB.replace("seed: 7", "seed: -1")).unwrap();
-    let message = load_file(&file, Environment::empty()).unwrap_err().to_string();
-    assert!(message.starts_with(&format!("{}: line 2: source.seed", file.display())), "{message}");
+    let message = load_file(&file, Environment::empty())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.starts_with(&format!("{}: line 2: source.seed", file.display())),
+        "{message}"
+    );
     let missing = load_file(&dir.path().join("nope.yaml"), Environment::empty()).unwrap_err();
     assert!(missing.to_string().contains("nope.yaml"), "{missing}");
 }

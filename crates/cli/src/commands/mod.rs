@@ -1,0 +1,22 @@
+//! One function per command; each returns a [`Failure`] that carries its
+//! exit code.
+
+mod demo;
+mod pipeline;
+mod run;
+mod validate;
+
+use crate::args::{Cli, Command};
+use crate::exit::Failure;
+
+pub async fn dispatch(cli: Cli, run_id: String) -> Result<(), Failure> {
+    match cli.command {
+        Command::Run { config, dry_run } => run::run(&config, dry_run, &cli.global, &run_id).await,
+        Command::Validate { config } => validate::validate(&config, &cli.global),
+        Command::Demo {
+            duration,
+            rate,
+            sqlite_path,
+        } => demo::demo(duration, &rate, &sqlite_path, &cli.global, &run_id).await,
+    }
+}
