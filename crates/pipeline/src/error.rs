@@ -10,9 +10,9 @@ pub enum PipelineError {
     Source(#[from] SourceError),
     #[error("sink: {0}")]
     Sink(#[from] SinkError),
-    #[error("gave up after {attempts} attempts: {last}")]
+    #[error("gave up after {retries} retries: {last}")]
     RetriesExhausted {
-        attempts: u32,
+        retries: u32,
         last: Box<PipelineError>,
     },
     #[error("the source task failed: {0}")]

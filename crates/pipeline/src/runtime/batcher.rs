@@ -44,13 +44,17 @@ impl Batcher {
         }
     }
 
-    pub fn push(&mut self, events: Vec<Event>) {
-        if events.is_empty() {
+    /// Takes events until one ends a transaction with the batch full, so
+    /// that a chunk holding many transactions cannot carry the batch past
+    /// its bounds by more than one transaction; the rest stay in `events`.
+    pub fn push_until_full(&mut self, events: &mut std::vec::IntoIter<Event>) {
+        if events.as_slice().is_empty() {
             return;
         }
         self.first_at.get_or_insert_with(Instant::now);
         self.pending.reserve(events.len());
-        for event in events {
+        for event in events.by_ref() {
+            let ends_transaction = matches!(event, Event::Commit(_));
             self.bytes += event.approx_bytes();
             match &event {
                 Event::Change(change) => {
@@ -64,6 +68,9 @@ impl Batcher {
                 Event::Begin(_) | Event::Schema(_) => {}
             }
             self.pending.push(event);
+            if ends_transaction && self.is_full() {
+                return;
+            }
         }
     }
 

@@ -65,13 +65,8 @@ where
         options.progress.set_ready(false);
         let error = match outcome {
             Ok(last) => {
-                return Ok(RunSummary {
-                    rows: options.progress.rows_committed(),
-                    batches: options.progress.batches(),
-                    position: last.or(position),
-                    interrupted: options.shutdown.is_triggered(),
-                    elapsed: started.elapsed(),
-                });
+                let interrupted = options.shutdown.is_triggered();
+                return Ok(summary(&options, last.or(position), interrupted, started));
             }
             Err((error, last)) => {
                 position = last.or(position);
@@ -88,7 +83,7 @@ where
         }
         if failures > config.retry.max_attempts {
             return Err(PipelineError::RetriesExhausted {
-                attempts: failures - 1,
+                retries: failures - 1,
                 last: Box::new(error),
             });
         }
@@ -97,8 +92,24 @@ where
         let mut shutdown = options.shutdown.clone();
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.wait() => return Err(error),
+            // Asked to stop while waiting: nothing is in flight, stop cleanly.
+            _ = shutdown.wait() => return Ok(summary(&options, position, true, started)),
         }
+    }
+}
+
+fn summary(
+    options: &RunOptions,
+    position: Option<Position>,
+    interrupted: bool,
+    started: Instant,
+) -> RunSummary {
+    RunSummary {
+        rows: options.progress.rows_committed(),
+        batches: options.progress.batches(),
+        position,
+        interrupted,
+        elapsed: started.elapsed(),
     }
 }
 
@@ -224,20 +235,27 @@ async fn write_sink<K: Sink>(
     let mut shutdown = options.shutdown.clone();
     loop {
         let deadline = batcher.deadline().unwrap_or_else(far_future);
-        tokio::select! {
+        let mut events = tokio::select! {
             biased;
             _ = shutdown.wait() => break,
             chunk = rx.recv() => match chunk {
-                Some(chunk) => batcher.push(chunk.events),
+                Some(chunk) => chunk.events.into_iter(),
                 None => break,
             },
-            _ = tokio::time::sleep_until(deadline.into()) => {}
-        }
-        if batcher.should_cut() {
-            commit(sink, batcher, acks, options, last).await?;
-            if batcher.is_full() {
-                // One transaction outgrew the batch: stage it to free memory.
-                sink.write(&batcher.take_partial()).await?;
+            _ = tokio::time::sleep_until(deadline.into()) => Vec::new().into_iter(),
+        };
+        // A chunk may hold many transactions: cut wherever the batch fills.
+        loop {
+            batcher.push_until_full(&mut events);
+            if batcher.should_cut() {
+                commit(sink, batcher, acks, options, last).await?;
+                if batcher.is_full() {
+                    // One transaction outgrew the batch: stage it to free memory.
+                    sink.write(&batcher.take_partial()).await?;
+                }
+            }
+            if events.as_slice().is_empty() {
+                break;
             }
         }
     }
