@@ -26,14 +26,6 @@ impl ShutdownTrigger {
 }
 
 impl Shutdown {
-    /// A signal that never fires.
-    pub fn never() -> Self {
-        let (trigger, shutdown) = ShutdownTrigger::new();
-        // Keep the sender alive for the life of the process.
-        std::mem::forget(trigger);
-        shutdown
-    }
-
     pub fn is_triggered(&self) -> bool {
         *self.0.borrow()
     }
