@@ -16,6 +16,7 @@ pub const BATCHES: &str = "watershed_batches";
 pub const BATCH_DURATION: &str = "watershed_batch_duration_seconds";
 pub const ERRORS: &str = "watershed_errors";
 pub const CHECKPOINT_AGE: &str = "watershed_checkpoint_age_seconds";
+pub const LAG: &str = "watershed_lag_seconds";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RowLabels {
@@ -46,6 +47,7 @@ pub struct Metrics {
     batch_duration: Family<PipelineLabels, Histogram>,
     errors: Family<ErrorLabels, Counter>,
     checkpoint_age: Family<PipelineLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    lag: Family<PipelineLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     /// Unix milliseconds of the last commit; 0 before the first.
     last_checkpoint_ms: AtomicI64,
 }
@@ -60,6 +62,7 @@ impl Metrics {
         });
         let errors = Family::<ErrorLabels, Counter>::default();
         let checkpoint_age = Family::default();
+        let lag = Family::default();
         registry.register(
             ROWS,
             "Rows read from the source (in) and committed to the sink (out)",
@@ -81,6 +84,11 @@ impl Metrics {
             "Seconds since the sink last committed a checkpoint",
             checkpoint_age.clone(),
         );
+        registry.register(
+            LAG,
+            "Seconds from the source's commit to the sink's commit, for the newest batch",
+            lag.clone(),
+        );
         Arc::new(Self {
             pipeline: pipeline.to_owned(),
             registry,
@@ -89,6 +97,7 @@ impl Metrics {
             batch_duration,
             errors,
             checkpoint_age,
+            lag,
             last_checkpoint_ms: AtomicI64::new(0),
         })
     }
@@ -109,6 +118,14 @@ impl Metrics {
         self.batch_duration.get_or_create(&labels).observe(seconds);
         self.last_checkpoint_ms
             .store(unix_millis(), Ordering::Relaxed);
+    }
+
+    /// Records the lag of a batch whose newest transaction committed at
+    /// `source_commit_micros` (Unix µs); returns it in seconds.
+    pub fn batch_lag(&self, source_commit_micros: i64) -> f64 {
+        let lag = (unix_millis() * 1000 - source_commit_micros).max(0) as f64 / 1e6;
+        self.lag.get_or_create(&self.pipeline_labels()).set(lag);
+        lag
     }
 
     pub fn error(&self, kind: &str) {
@@ -157,6 +174,9 @@ mod tests {
         metrics.add_rows("heartbeat", "insert", "out", 5);
         metrics.batch_committed(0.01);
         metrics.error("sink");
+        let two_seconds_ago = unix_millis() * 1000 - 2_000_000;
+        let lag = metrics.batch_lag(two_seconds_ago);
+        assert!((2.0..3.0).contains(&lag), "{lag}");
         let text = metrics.encode();
         for expected in [
             r#"watershed_rows_total{pipeline="hb",table="heartbeat",op="insert",direction="out"} 5"#,
@@ -164,6 +184,7 @@ mod tests {
             "watershed_batch_duration_seconds_bucket",
             r#"watershed_errors_total{pipeline="hb",kind="sink"} 1"#,
             "watershed_checkpoint_age_seconds{pipeline=\"hb\"}",
+            "watershed_lag_seconds{pipeline=\"hb\"} 2.",
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");
         }

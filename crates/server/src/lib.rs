@@ -79,6 +79,7 @@ async fn status(State(state): State<AppState>) -> axum::Json<serde_json::Value> 
         "rows_read": progress.rows_read(),
         "rows_committed": progress.rows_committed(),
         "batches": progress.batches(),
+        "lag_seconds": progress.lag_seconds(),
         "uptime_seconds": state.started.elapsed().as_secs_f64(),
     }))
 }

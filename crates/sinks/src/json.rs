@@ -14,7 +14,7 @@ impl Serialize for JsonChange<'_> {
         let change = self.0;
         let schema = &change.table;
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("table", &schema.name.to_string())?;
+        map.serialize_entry("table", &DisplayStr(&schema.name))?;
         map.serialize_entry("op", change.op.as_str())?;
         if let Some(before) = &change.before {
             map.serialize_entry(
@@ -103,6 +103,15 @@ impl Serialize for JsonValue<'_> {
                 seq.end()
             }
         }
+    }
+}
+
+/// Serialises anything `Display` as a JSON string without allocating.
+struct DisplayStr<'a, T>(&'a T);
+
+impl<T: std::fmt::Display> Serialize for DisplayStr<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self.0)
     }
 }
 

@@ -8,6 +8,8 @@ pub struct Progress {
     rows_committed: AtomicU64,
     batches: AtomicU64,
     ready: AtomicBool,
+    /// Lag of the newest committed batch, in milliseconds.
+    lag_ms: AtomicU64,
 }
 
 impl Progress {
@@ -26,6 +28,16 @@ impl Progress {
     /// Source and sink are open and reachable.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Relaxed)
+    }
+
+    /// Seconds from the source's commit to the sink's, for the newest batch.
+    pub fn lag_seconds(&self) -> f64 {
+        self.lag_ms.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+
+    pub(crate) fn set_lag(&self, seconds: f64) {
+        self.lag_ms
+            .store((seconds * 1000.0) as u64, Ordering::Relaxed);
     }
 
     pub(crate) fn read(&self, rows: u64) {
