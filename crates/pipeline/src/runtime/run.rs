@@ -55,7 +55,9 @@ where
     K: Sink,
 {
     let started = Instant::now();
-    let jitter_seed = u64::from(std::process::id()) ^ started.elapsed().subsec_nanos() as u64;
+    // Different per process, so pipelines failing together spread out.
+    let clock = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    let jitter_seed = u64::from(std::process::id()) ^ clock.map_or(0, |d| d.subsec_nanos().into());
     let mut failures = 0;
     let mut position = None;
     loop {
