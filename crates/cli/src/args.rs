@@ -57,6 +57,14 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Smoke-test a pipeline's endpoints: reach the source and the sink,
+    /// check server settings and the stored checkpoint. One line per
+    /// check; exit 1 if any fails.
+    Check {
+        /// The pipeline file (YAML).
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+    },
     /// Parse and check a pipeline file, and print the resolved plan.
     Validate {
         /// The pipeline file (YAML).

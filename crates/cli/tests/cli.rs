@@ -406,6 +406,7 @@ fn every_command_has_help() {
         &["--help"][..],
         &["run", "--help"],
         &["validate", "--help"],
+        &["check", "--help"],
         &["demo", "--help"],
     ] {
         let output = run(args);
@@ -472,6 +473,7 @@ fn a_running_pipeline_serves_health_readiness_and_metrics() {
         "watershed_rows_total{pipeline=\"hb\",table=\"orders\",op=\"insert\",direction=\"out\"}",
         "watershed_batch_duration_seconds_bucket",
         "watershed_checkpoint_age_seconds{pipeline=\"hb\"}",
+        "watershed_lag_seconds{pipeline=\"hb\"}",
     ] {
         assert!(metrics.contains(name), "missing {name} in\n{metrics}");
     }
@@ -508,4 +510,42 @@ fn the_demo_runs_for_its_duration_and_reports_json() {
         stderr(&output).contains("demo: "),
         "progress lines on stderr"
     );
+}
+
+#[test]
+fn check_reports_each_endpoint_and_fails_on_an_unwritable_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = pipeline_file(
+        dir.path(),
+        &heartbeat("count: 10,", "{ kind: sqlite, path: hb.db }"),
+    );
+    let output = run(&["check", "-c", good.to_str().expect("path")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(text.contains("ok    source: generator"), "{text}");
+    assert!(text.contains("ok    sink.path writable"), "{text}");
+    assert!(!dir.path().join("hb.db").exists(), "check writes nothing");
+
+    let bad = pipeline_file(
+        dir.path(),
+        &heartbeat("count: 10,", "{ kind: sqlite, path: no/such/hb.db }"),
+    );
+    let output = run(&["check", "-c", bad.to_str().expect("path"), "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let checks: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let failed: Vec<&serde_json::Value> = checks
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .collect();
+    assert_eq!(failed.len(), 1, "{checks}");
+    assert!(
+        failed[0]["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("no/such"),
+        "{checks}"
+    );
+    assert!(failed[0]["fix"].is_string());
 }

@@ -3,6 +3,7 @@
 //! source positions that checkpoints record. Nothing here does I/O.
 
 mod change;
+mod check;
 mod error;
 mod position;
 mod schema;
@@ -10,6 +11,7 @@ mod temporal;
 mod value;
 
 pub use change::{Change, ChangeOp, Event, SchemaChange, TxBegin, TxCommit};
+pub use check::{Check, CheckStatus};
 pub use error::RetryHint;
 pub use position::{Position, PositionError};
 pub use schema::{Column, Index, LogicalType, TableName, TableSchema};

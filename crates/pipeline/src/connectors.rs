@@ -1,7 +1,7 @@
 //! From configured kinds to connectors: one enum per role, dispatched by
 //! `match`, so the runtime stays generic and the registry stays plain.
 
-use watershed_events::{Event, Position};
+use watershed_events::{Check, Event, Position};
 use watershed_sinks::jsonl::JsonlSink;
 use watershed_sinks::sqlite::SqliteSink;
 use watershed_sinks::{Sink, SinkError};
@@ -33,6 +33,27 @@ pub fn build_sink(config: &PipelineConfig) -> AnySink {
             AnySink::Sqlite(SqliteSink::new(sqlite.clone(), &config.name))
         }
         SinkConfig::Jsonl(jsonl) => AnySink::Jsonl(JsonlSink::new(jsonl.clone(), &config.name)),
+    }
+}
+
+impl AnySource {
+    /// Preflight checks: reachability, server settings, privileges.
+    pub async fn check(&self) -> Vec<Check> {
+        match self {
+            AnySource::Generator(_) => {
+                vec![Check::ok("source", "generator: built in, nothing to reach")]
+            }
+        }
+    }
+}
+
+impl AnySink {
+    /// Preflight checks: reachability, writability, the stored checkpoint.
+    pub async fn check(&self) -> Vec<Check> {
+        match self {
+            AnySink::Sqlite(sink) => sink.check(),
+            AnySink::Jsonl(sink) => sink.check(),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! runtime drives; each connector is a folder of its own.
 
 mod blocking;
+mod check;
 pub mod json;
 pub mod jsonl;
 mod sink;

@@ -1,6 +1,7 @@
 //! One function per command; each returns a [`Failure`] that carries its
 //! exit code.
 
+mod check;
 mod demo;
 mod pipeline;
 mod run;
@@ -12,6 +13,7 @@ use crate::exit::Failure;
 pub async fn dispatch(cli: Cli, run_id: String) -> Result<(), Failure> {
     match cli.command {
         Command::Run { config, dry_run } => run::run(&config, dry_run, &cli.global, &run_id).await,
+        Command::Check { config } => check::check(&config, &cli.global).await,
         Command::Validate { config } => validate::validate(&config, &cli.global),
         Command::Demo {
             duration,

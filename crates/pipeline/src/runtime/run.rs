@@ -280,6 +280,11 @@ async fn commit<K: Sink>(
     options
         .metrics
         .batch_committed(started.elapsed().as_secs_f64());
+    // The batch ends with its newest transaction's commit.
+    if let Some(Event::Commit(newest)) = events.last() {
+        let lag = options.metrics.batch_lag(newest.commit_time.micros);
+        options.progress.set_lag(lag);
+    }
     let rows = count_rows(&events, &options.metrics, "out");
     options.progress.committed(rows);
     tracing::debug!(rows, position = %position, "batch committed");

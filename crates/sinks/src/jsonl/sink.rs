@@ -8,7 +8,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use watershed_events::{Event, Position};
+use watershed_events::{Check, Event, Position};
 
 use super::config::JsonlConfig;
 use crate::blocking::blocking;
@@ -198,6 +198,35 @@ impl JsonlSink {
             }
             None => Err(SinkError::Refused("jsonl sink used before open".into())),
         }
+    }
+}
+
+impl JsonlSink {
+    /// Preflight: the file can be written and its checkpoint is readable.
+    pub fn check(&self) -> Vec<Check> {
+        if self.config.is_stdout() {
+            return vec![Check::ok("sink", "writes to stdout")];
+        }
+        let mut checks = vec![crate::check::folder_writable(
+            "sink.path writable",
+            &self.config.path,
+        )];
+        checks.push(match self.read_checkpoint() {
+            Ok(Some(checkpoint)) => Check::ok(
+                "sink checkpoint",
+                format!("{} bytes committed", checkpoint.bytes),
+            ),
+            Ok(None) => Check::ok(
+                "sink checkpoint",
+                "no checkpoint yet: starts from the beginning",
+            ),
+            Err(e) => Check::fail(
+                "sink checkpoint",
+                e.to_string(),
+                "move the file away or fix its checkpoint",
+            ),
+        });
+        checks
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
-use watershed_events::{Change, ChangeOp, Event, Position, TableName, TableSchema, Value};
+use watershed_events::{Change, ChangeOp, Check, Event, Position, TableName, TableSchema, Value};
 
 use super::config::SqliteConfig;
 use super::sql::{self, Param, quote, table_name};
@@ -254,6 +254,51 @@ impl SqliteSink {
         conn.execute_batch("COMMIT").map_err(sqlite_err("commit"))?;
         self.in_transaction = false;
         Ok(())
+    }
+}
+
+impl SqliteSink {
+    /// Preflight: the file can be written, and what its checkpoint says.
+    pub fn check(&self) -> Vec<Check> {
+        let path = &self.config.path;
+        let mut checks = vec![crate::check::folder_writable("sink.path writable", path)];
+        if !path.exists() {
+            checks.push(Check::ok(
+                "sink checkpoint",
+                "new file: the pipeline starts from the beginning",
+            ));
+            return checks;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let read = Connection::open_with_flags(path, flags).and_then(|conn| {
+            conn.query_row(
+                "SELECT position FROM _watershed_checkpoints WHERE pipeline = ?1",
+                [&self.pipeline],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()
+        });
+        checks.push(match read {
+            Ok(Some(position)) => Check::ok("sink checkpoint", format!("resumes from {position}")),
+            Ok(None) => Check::ok(
+                "sink checkpoint",
+                "no checkpoint yet: starts from the beginning",
+            ),
+            Err(rusqlite::Error::SqliteFailure(_, Some(message)))
+                if message.contains("no such table") =>
+            {
+                Check::ok(
+                    "sink checkpoint",
+                    "no checkpoint table yet: starts from the beginning",
+                )
+            }
+            Err(e) => Check::fail(
+                "sink checkpoint",
+                format!("cannot read {}: {e}", path.display()),
+                "check that the file is an SQLite database written by watershed",
+            ),
+        });
+        checks
     }
 }
 
