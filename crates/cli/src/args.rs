@@ -65,6 +65,14 @@ pub enum Command {
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
     },
+    /// Compare source and target per table: row count and an
+    /// order-independent checksum over all columns, computed in the
+    /// databases. Exit 1 on any difference, naming the table and keys.
+    Verify {
+        /// The pipeline file (YAML).
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+    },
     /// Parse and check a pipeline file, and print the resolved plan.
     Validate {
         /// The pipeline file (YAML).

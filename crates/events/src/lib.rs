@@ -13,7 +13,9 @@ mod value;
 pub use change::{Change, ChangeOp, Event, SchemaChange, TxBegin, TxCommit};
 pub use check::{Check, CheckStatus};
 pub use error::RetryHint;
-pub use position::{Position, PositionError};
+pub use position::{
+    MysqlBinlogPosition, MysqlKeyValue, MysqlSnapshotProgress, Position, PositionError,
+};
 pub use schema::{Column, Index, LogicalType, TableName, TableSchema};
 pub use temporal::{Date, DateTime, TemporalError, TimeOfDay, Timestamp};
 pub use value::{Decimal, DecimalError, Row, Value};

@@ -20,10 +20,13 @@ pub struct PositionError {
 pub enum Position {
     /// The generator: the index of the next event to produce.
     Generator { next_index: u64 },
-    /// A MySQL/MariaDB binlog file and the offset after the transaction.
-    MysqlFile { file: String, offset: u64 },
-    /// A MySQL or MariaDB GTID set, as the server spells it.
+    /// A MySQL/MariaDB binlog position: just after a transaction.
+    MysqlFile(MysqlBinlogPosition),
+    /// A MySQL or MariaDB GTID set, as the server spells it; resumes after
+    /// the last transaction it contains.
     MysqlGtid { gtid_set: String },
+    /// An initial snapshot in progress (see [`MysqlSnapshotProgress`]).
+    MysqlSnapshot(MysqlSnapshotProgress),
     /// A PostgreSQL WAL location (the commit's end LSN).
     PgLsn { lsn: u64 },
     /// Next offset to read per `topic/partition`.
@@ -48,14 +51,116 @@ impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Position::Generator { next_index } => write!(f, "generator:{next_index}"),
-            Position::MysqlFile { file, offset } => write!(f, "{file}:{offset}"),
+            Position::MysqlFile(binlog) => binlog.fmt(f),
             Position::MysqlGtid { gtid_set } => write!(f, "gtid:{gtid_set}"),
+            Position::MysqlSnapshot(progress) => progress.fmt(f),
             Position::PgLsn { lsn } => write!(f, "{:X}/{:X}", lsn >> 32, lsn & 0xffff_ffff),
             Position::KafkaOffsets { offsets } => {
                 let parts: Vec<String> = offsets.iter().map(|(k, v)| format!("{k}@{v}")).collect();
                 write!(f, "kafka:{}", parts.join(","))
             }
         }
+    }
+}
+
+/// Where in a MySQL/MariaDB binlog a transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MysqlBinlogPosition {
+    /// Binlog file name, e.g. `mysql-bin.000003`.
+    pub file: String,
+    /// Offset just after the transaction's last event.
+    pub offset: u64,
+    /// MariaDB GTID state at that point (`domain-server-seq[,…]`), when
+    /// known. Resuming prefers it: it survives binlog file renames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gtid_set: Option<String>,
+}
+
+impl fmt::Display for MysqlBinlogPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.offset)?;
+        match &self.gtid_set {
+            Some(gtid_set) => write!(f, " (gtid {gtid_set})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// How far an initial MySQL/MariaDB snapshot got.
+///
+/// Resuming from it opens a new consistent snapshot and copies on from the
+/// row after `last_key` in `table`, then the tables not yet done. Streaming
+/// later starts at `handover`, the binlog position of the *first*
+/// snapshot, so every change made since then is replayed over the copied
+/// rows, including rows copied from the later snapshot. The sink applies
+/// changes as keyed upserts and deletes, so replaying a change whose effect
+/// a row already shows leaves the row as it is: the target converges to
+/// the source.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MysqlSnapshotProgress {
+    /// Where streaming starts once the copy is complete.
+    pub handover: MysqlBinlogPosition,
+    /// Tables copied completely (`schema.table`).
+    #[serde(default)]
+    pub tables_done: Vec<String>,
+    /// The table being copied (`schema.table`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// Primary key of the last row copied from `table`, in key order;
+    /// `None` copies `table` from its beginning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_key: Option<Vec<MysqlKeyValue>>,
+}
+
+impl fmt::Display for MysqlSnapshotProgress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "snapshot ({} tables done", self.tables_done.len())?;
+        if let Some(table) = &self.table {
+            write!(f, ", copying {table}")?;
+        }
+        write!(f, "), then {}", self.handover)
+    }
+}
+
+/// One primary-key value as a snapshot checkpoint keeps it: exact, and
+/// usable as a query parameter that compares the way `ORDER BY` sorts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "t", content = "v", rename_all = "snake_case")]
+pub enum MysqlKeyValue {
+    /// Signed integers and years.
+    Int(i64),
+    /// Unsigned integers, and enum indexes, set masks and bits, which MySQL
+    /// sorts by number.
+    UInt(u64),
+    /// Text, and what MySQL compares correctly as text: decimals, floats,
+    /// dates and times.
+    Text(String),
+    /// Binary strings, hex in JSON.
+    Bytes(#[serde(with = "hex_bytes")] Vec<u8>),
+}
+
+/// Binary key values as lowercase hex strings, so checkpoints stay readable.
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        serializer.serialize_str(&hex)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let hex = String::deserialize(deserializer)?;
+        if hex.len() % 2 != 0 {
+            return Err(serde::de::Error::custom("odd number of hex digits"));
+        }
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| {
+                hex.get(i..i + 2)
+                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                    .ok_or_else(|| serde::de::Error::custom("invalid hex digit"))
+            })
+            .collect()
     }
 }
 
@@ -67,10 +172,11 @@ mod tests {
     fn positions_round_trip_through_json() {
         let positions = [
             Position::Generator { next_index: 42 },
-            Position::MysqlFile {
+            Position::MysqlFile(MysqlBinlogPosition {
                 file: "mysql-bin.000003".into(),
                 offset: 1234,
-            },
+                gtid_set: None,
+            }),
             Position::PgLsn { lsn: 0x1_6B37_4D48 },
         ];
         for position in positions {
@@ -81,5 +187,67 @@ mod tests {
             "1/6B374D48"
         );
         assert!(Position::from_json("{\"kind\":\"nope\"}").is_err());
+    }
+
+    fn handover() -> MysqlBinlogPosition {
+        MysqlBinlogPosition {
+            file: "mysql-bin.000007".into(),
+            offset: 4711,
+            gtid_set: Some("0-1-30,1-2-5".into()),
+        }
+    }
+
+    #[test]
+    fn mysql_positions_round_trip_through_json() {
+        let positions = [
+            Position::MysqlFile(handover()),
+            Position::MysqlGtid {
+                gtid_set: "0-1-30".into(),
+            },
+            Position::MysqlSnapshot(MysqlSnapshotProgress {
+                handover: handover(),
+                tables_done: vec!["shop.customers".into()],
+                table: Some("shop.orders".into()),
+                last_key: Some(vec![
+                    MysqlKeyValue::Int(-5),
+                    MysqlKeyValue::UInt(u64::MAX),
+                    MysqlKeyValue::Text("2024-01-01 00:00:00.000001".into()),
+                    MysqlKeyValue::Bytes(vec![0, 1, 0xfe, 0xff]),
+                ]),
+            }),
+            Position::MysqlSnapshot(MysqlSnapshotProgress {
+                handover: handover(),
+                tables_done: vec![],
+                table: None,
+                last_key: None,
+            }),
+        ];
+        for position in positions {
+            let json = position.to_json();
+            assert_eq!(Position::from_json(&json).unwrap(), position, "{json}");
+        }
+    }
+
+    #[test]
+    fn mysql_positions_read_older_and_readable_json() {
+        let old =
+            Position::from_json(r#"{"kind":"mysql_file","file":"mysql-bin.000003","offset":1234}"#)
+                .unwrap();
+        assert_eq!(old.to_string(), "mysql-bin.000003:1234");
+        let json = Position::MysqlSnapshot(MysqlSnapshotProgress {
+            handover: handover(),
+            tables_done: vec![],
+            table: Some("shop.blobs".into()),
+            last_key: Some(vec![MysqlKeyValue::Bytes(vec![0xab, 0x00])]),
+        })
+        .to_json();
+        assert!(json.contains(r#"{"t":"bytes","v":"ab00"}"#), "{json}");
+        assert!(json.contains(r#""kind":"mysql_snapshot""#), "{json}");
+        assert_eq!(
+            Position::MysqlFile(handover()).to_string(),
+            "mysql-bin.000007:4711 (gtid 0-1-30,1-2-5)"
+        );
+        let bad_hex = r#"{"kind":"mysql_snapshot","handover":{"file":"f","offset":4},"table":"a.b","last_key":[{"t":"bytes","v":"abc"}]}"#;
+        assert!(Position::from_json(bad_hex).is_err());
     }
 }

@@ -3,20 +3,24 @@
 
 use watershed_events::{Check, Event, Position};
 use watershed_sinks::jsonl::JsonlSink;
+use watershed_sinks::postgres::PostgresSink;
 use watershed_sinks::sqlite::SqliteSink;
 use watershed_sinks::{Sink, SinkError};
 use watershed_sources::generator::GeneratorSource;
+use watershed_sources::mysql::MysqlSource;
 use watershed_sources::{Source, SourceError};
 
 use crate::config::{PipelineConfig, SinkConfig, SourceConfig};
 
 pub enum AnySource {
     Generator(GeneratorSource),
+    Mysql(MysqlSource),
 }
 
 pub enum AnySink {
     Sqlite(SqliteSink),
     Jsonl(JsonlSink),
+    Postgres(PostgresSink),
 }
 
 pub fn build_source(config: &PipelineConfig) -> AnySource {
@@ -24,6 +28,7 @@ pub fn build_source(config: &PipelineConfig) -> AnySource {
         SourceConfig::Generator(generator) => {
             AnySource::Generator(GeneratorSource::new(generator.clone()))
         }
+        SourceConfig::Mysql(mysql) => AnySource::Mysql(MysqlSource::new(mysql.clone())),
     }
 }
 
@@ -33,46 +38,50 @@ pub fn build_sink(config: &PipelineConfig) -> AnySink {
             AnySink::Sqlite(SqliteSink::new(sqlite.clone(), &config.name))
         }
         SinkConfig::Jsonl(jsonl) => AnySink::Jsonl(JsonlSink::new(jsonl.clone(), &config.name)),
-    }
-}
-
-impl AnySource {
-    /// Preflight checks: reachability, server settings, privileges.
-    pub async fn check(&self) -> Vec<Check> {
-        match self {
-            AnySource::Generator(_) => {
-                vec![Check::ok("source", "generator: built in, nothing to reach")]
-            }
+        SinkConfig::Postgres(postgres) => {
+            AnySink::Postgres(PostgresSink::new(postgres.clone(), &config.name))
         }
     }
 }
 
-impl AnySink {
-    /// Preflight checks: reachability, writability, the stored checkpoint.
-    pub async fn check(&self) -> Vec<Check> {
-        match self {
-            AnySink::Sqlite(sink) => sink.check(),
-            AnySink::Jsonl(sink) => sink.check(),
+/// Preflight checks of both ends: reachability, server settings,
+/// privileges, the stored checkpoint. Writes nothing.
+pub async fn check(config: &PipelineConfig) -> Vec<Check> {
+    let mut checks = match &config.source {
+        SourceConfig::Generator(_) => {
+            vec![Check::ok("source", "generator: built in, nothing to reach")]
         }
-    }
+        SourceConfig::Mysql(mysql) => watershed_sources::mysql::check(mysql).await,
+    };
+    checks.extend(match &config.sink {
+        SinkConfig::Sqlite(sqlite) => SqliteSink::new(sqlite.clone(), &config.name).check(),
+        SinkConfig::Jsonl(jsonl) => JsonlSink::new(jsonl.clone(), &config.name).check(),
+        SinkConfig::Postgres(postgres) => {
+            watershed_sinks::postgres::check(postgres, &config.name).await
+        }
+    });
+    checks
 }
 
 impl Source for AnySource {
     async fn open(&mut self, resume: Option<&Position>) -> Result<(), SourceError> {
         match self {
             AnySource::Generator(source) => source.open(resume).await,
+            AnySource::Mysql(source) => source.open(resume).await,
         }
     }
 
     async fn next_chunk(&mut self) -> Result<Option<Vec<Event>>, SourceError> {
         match self {
             AnySource::Generator(source) => source.next_chunk().await,
+            AnySource::Mysql(source) => source.next_chunk().await,
         }
     }
 
     async fn ack(&mut self, position: &Position) -> Result<(), SourceError> {
         match self {
             AnySource::Generator(source) => source.ack(position).await,
+            AnySource::Mysql(source) => source.ack(position).await,
         }
     }
 }
@@ -82,6 +91,7 @@ impl Sink for AnySink {
         match self {
             AnySink::Sqlite(sink) => sink.open().await,
             AnySink::Jsonl(sink) => sink.open().await,
+            AnySink::Postgres(sink) => sink.open().await,
         }
     }
 
@@ -89,6 +99,7 @@ impl Sink for AnySink {
         match self {
             AnySink::Sqlite(sink) => sink.write(events).await,
             AnySink::Jsonl(sink) => sink.write(events).await,
+            AnySink::Postgres(sink) => sink.write(events).await,
         }
     }
 
@@ -96,6 +107,7 @@ impl Sink for AnySink {
         match self {
             AnySink::Sqlite(sink) => sink.flush(position).await,
             AnySink::Jsonl(sink) => sink.flush(position).await,
+            AnySink::Postgres(sink) => sink.flush(position).await,
         }
     }
 }

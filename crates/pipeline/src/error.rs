@@ -17,6 +17,8 @@ pub enum PipelineError {
     },
     #[error("the source task failed: {0}")]
     Task(String),
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl PipelineError {
@@ -24,7 +26,9 @@ impl PipelineError {
         match self {
             PipelineError::Source(e) => e.retry_hint(),
             PipelineError::Sink(e) => e.retry_hint(),
-            PipelineError::RetriesExhausted { .. } | PipelineError::Task(_) => RetryHint::Fatal,
+            PipelineError::RetriesExhausted { .. }
+            | PipelineError::Task(_)
+            | PipelineError::Unsupported(_) => RetryHint::Fatal,
         }
     }
 
@@ -35,6 +39,7 @@ impl PipelineError {
             PipelineError::Sink(_) => "sink",
             PipelineError::RetriesExhausted { .. } => "retries_exhausted",
             PipelineError::Task(_) => "task",
+            PipelineError::Unsupported(_) => "unsupported",
         }
     }
 }

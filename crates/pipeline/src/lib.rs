@@ -8,8 +8,9 @@ mod error;
 pub mod metrics;
 mod redact;
 pub mod runtime;
+pub mod verify;
 
-pub use connectors::{AnySink, AnySource, build_sink, build_source};
+pub use connectors::{AnySink, AnySource, build_sink, build_source, check};
 pub use error::PipelineError;
 pub use metrics::Metrics;
 pub use redact::redact_urls;

@@ -29,6 +29,21 @@ pub enum SinkError {
         location: String,
         source: PositionError,
     },
+    /// A PostgreSQL statement or connection failed; `context` names the
+    /// operation and table (or `user@host:port/db`, never the password).
+    #[error("postgres {context}: {source}")]
+    Postgres {
+        context: String,
+        source: crate::postgres::PostgresError,
+    },
+    /// A column cannot take a value or a schema change: names the target
+    /// table and column, and says what to do.
+    #[error("table {table}, column {column}: {reason}")]
+    Column {
+        table: String,
+        column: String,
+        reason: String,
+    },
     #[error("{0}")]
     Refused(String),
 }
@@ -47,6 +62,7 @@ impl SinkError {
             {
                 RetryHint::Retryable
             }
+            SinkError::Postgres { source, .. } => source.retry_hint(),
             _ => RetryHint::Fatal,
         }
     }

@@ -4,6 +4,8 @@ use std::future::Future;
 
 use watershed_events::{Event, Position, RetryHint};
 
+use crate::mysql::MysqlError;
+
 /// Why a source failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -12,12 +14,16 @@ pub enum SourceError {
         "cannot resume from checkpoint {position}: it was not written by a {source_kind} source"
     )]
     ForeignPosition {
-        position: Position,
+        // Boxed: positions can be large, errors should stay small.
+        position: Box<Position>,
         source_kind: &'static str,
     },
     /// A connection or server problem that may pass.
     #[error("{context}: {message}")]
     Transient { context: String, message: String },
+    /// The MySQL/MariaDB source failed; the error says whether it may pass.
+    #[error(transparent)]
+    Mysql(#[from] MysqlError),
 }
 
 impl SourceError {
@@ -25,6 +31,7 @@ impl SourceError {
         match self {
             SourceError::ForeignPosition { .. } => RetryHint::Fatal,
             SourceError::Transient { .. } => RetryHint::Retryable,
+            SourceError::Mysql(error) => error.retry_hint(),
         }
     }
 }

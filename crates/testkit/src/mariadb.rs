@@ -203,6 +203,9 @@ fn launch(binaries: &Binaries, dir: &Path, port: u16, as_root: bool) -> Result<S
             "--binlog-row-image=FULL",
             "--binlog-row-metadata=FULL",
             "--server-id=1",
+            // The modern default (MySQL 8 too): emoji need no per-table charset.
+            "--character-set-server=utf8mb4",
+            "--collation-server=utf8mb4_general_ci",
             "--skip-name-resolve",
         ])
         .arg(format!("--pid-file={}", dir.join("mariadb.pid").display()))

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use watershed_events::{Check, CheckStatus};
-use watershed_pipeline::{build_sink, build_source, redact_urls};
+use watershed_pipeline::redact_urls;
 
 use super::validate::load;
 use crate::args::GlobalArgs;
@@ -11,8 +11,7 @@ use crate::exit::Failure;
 
 pub async fn check(file: &Path, global: &GlobalArgs) -> Result<(), Failure> {
     let config = load(file)?;
-    let mut checks = build_source(&config).check().await;
-    checks.extend(build_sink(&config).check().await);
+    let checks = watershed_pipeline::check(&config).await;
     if global.json {
         let json = serde_json::to_string(&checks).unwrap_or_default();
         println!("{}", redact_urls(&json));

@@ -6,6 +6,7 @@ mod demo;
 mod pipeline;
 mod run;
 mod validate;
+mod verify;
 
 use crate::args::{Cli, Command};
 use crate::exit::Failure;
@@ -14,6 +15,7 @@ pub async fn dispatch(cli: Cli, run_id: String) -> Result<(), Failure> {
     match cli.command {
         Command::Run { config, dry_run } => run::run(&config, dry_run, &cli.global, &run_id).await,
         Command::Check { config } => check::check(&config, &cli.global).await,
+        Command::Verify { config } => verify::verify(&config, &cli.global).await,
         Command::Validate { config } => validate::validate(&config, &cli.global),
         Command::Demo {
             duration,

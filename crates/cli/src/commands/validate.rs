@@ -25,10 +25,12 @@ pub fn load(file: &Path) -> Result<PipelineConfig, Failure> {
 /// bounds each known table will get.
 pub fn plan(config: &PipelineConfig) -> serde_json::Value {
     let mut plan = serde_json::to_value(config).unwrap_or_default();
+    // Tables a database source captures are known only once connected.
     let tables: Vec<TableName> = match &config.source {
         SourceConfig::Generator(generator) => {
             vec![TableName::new(None, generator.stream.table_name())]
         }
+        SourceConfig::Mysql(_) => Vec::new(),
     };
     let resolved: serde_json::Map<String, serde_json::Value> = tables
         .iter()

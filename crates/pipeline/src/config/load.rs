@@ -18,8 +18,8 @@ use super::yaml::{self, LineIndex};
 const TOP_LEVEL_KEYS: [&str; 8] = [
     "name", "source", "sink", "defaults", "schemas", "tables", "retry", "buffer",
 ];
-const SOURCE_KINDS: &str = "generator";
-const SINK_KINDS: &str = "sqlite, jsonl";
+const SOURCE_KINDS: &str = "generator, mysql";
+const SINK_KINDS: &str = "sqlite, jsonl, postgres";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,6 +136,13 @@ fn parse_source(value: Value) -> Result<SourceConfig, Problem> {
     let (kind, rest) = split_kind(value, "source", SOURCE_KINDS)?;
     match kind.as_str() {
         "generator" => deserialize(rest, &["source"]).map(SourceConfig::Generator),
+        "mysql" => {
+            let mysql: watershed_sources::mysql::MysqlConfig = deserialize(rest, &["source"])?;
+            mysql
+                .validate()
+                .map_err(|message| (vec!["source".to_owned()], message))?;
+            Ok(SourceConfig::Mysql(mysql))
+        }
         other => Err((
             vec!["source".into(), "kind".into()],
             format!("unknown source kind `{other}`, expected one of: {SOURCE_KINDS}"),
@@ -148,6 +155,7 @@ fn parse_sink(value: Value) -> Result<SinkConfig, Problem> {
     match kind.as_str() {
         "sqlite" => deserialize(rest, &["sink"]).map(SinkConfig::Sqlite),
         "jsonl" => deserialize(rest, &["sink"]).map(SinkConfig::Jsonl),
+        "postgres" => deserialize(rest, &["sink"]).map(SinkConfig::Postgres),
         other => Err((
             vec!["sink".into(), "kind".into()],
             format!("unknown sink kind `{other}`, expected one of: {SINK_KINDS}"),
@@ -160,6 +168,7 @@ fn resolve_paths(config: &mut PipelineConfig, base: &Path) {
         SinkConfig::Sqlite(sqlite) => &mut sqlite.path,
         SinkConfig::Jsonl(jsonl) if jsonl.is_stdout() => return,
         SinkConfig::Jsonl(jsonl) => &mut jsonl.path,
+        SinkConfig::Postgres(_) => return,
     };
     if path.is_relative() {
         let within = path

@@ -7,8 +7,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use watershed_events::TableName;
 use watershed_sinks::jsonl::JsonlConfig;
+use watershed_sinks::postgres::PostgresConfig;
 use watershed_sinks::sqlite::SqliteConfig;
 use watershed_sources::generator::GeneratorConfig;
+use watershed_sources::mysql::MysqlConfig;
 
 /// A resolved, validated pipeline file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,6 +33,7 @@ pub struct PipelineConfig {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SourceConfig {
     Generator(GeneratorConfig),
+    Mysql(MysqlConfig),
 }
 
 /// `sink.kind` and its keys.
@@ -39,6 +42,7 @@ pub enum SourceConfig {
 pub enum SinkConfig {
     Sqlite(SqliteConfig),
     Jsonl(JsonlConfig),
+    Postgres(PostgresConfig),
 }
 
 /// Settings that can differ per table; unset keys fall through to the

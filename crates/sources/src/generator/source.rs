@@ -75,7 +75,7 @@ impl Source for GeneratorSource {
             Some(Position::Generator { next_index }) => *next_index,
             Some(other) => {
                 return Err(SourceError::ForeignPosition {
-                    position: other.clone(),
+                    position: Box::new(other.clone()),
                     source_kind: "generator",
                 });
             }

@@ -32,7 +32,9 @@ fn error(text: &str) -> String {
 fn the_issue_example_loads_with_paths_relative_to_the_file() {
     let config = load(HB).unwrap();
     assert_eq!(config.name, "hb");
-    let SourceConfig::Generator(generator) = &config.source;
+    let SourceConfig::Generator(generator) = &config.source else {
+        panic!("not a generator: {config:?}")
+    };
     assert_eq!(generator.stream, StreamKind::Heartbeat);
     assert_eq!(
         (generator.seed, generator.count, generator.rate),
@@ -99,7 +101,7 @@ fn kinds_are_checked() {
     let unknown = error(&HB.replace("kind: sqlite", "kind: oracle"));
     assert_eq!(
         unknown,
-        "line 3: sink.kind: unknown sink kind `oracle`, expected one of: sqlite, jsonl"
+        "line 3: sink.kind: unknown sink kind `oracle`, expected one of: sqlite, jsonl, postgres"
     );
     let missing = error(&HB.replace("kind: generator, ", ""));
     assert!(
@@ -190,7 +192,9 @@ fn env_interpolation_fills_values_and_keeps_types() {
     let text = "name: hb\nsource:\n  kind: generator\n  stream: heartbeat\n  count: ${COUNT}\n\
                 sink: { kind: sqlite, path: \"${DIR}/hb.db\" }\n";
     let config = load_env(text, &[("COUNT", "42"), ("DIR", "/data")]).unwrap();
-    let SourceConfig::Generator(generator) = &config.source;
+    let SourceConfig::Generator(generator) = &config.source else {
+        panic!("not a generator: {config:?}")
+    };
     assert_eq!(generator.count, Some(42));
     assert!(matches!(&config.sink, SinkConfig::Sqlite(s) if s.path == Path::new("/data/hb.db")));
 }
@@ -214,7 +218,9 @@ fn env_overrides_replace_keys_at_any_depth() {
         ("WATERSHED_LOG_FORMAT", "json"),
     ];
     let config = load_env(HB, &vars).unwrap();
-    let SourceConfig::Generator(generator) = &config.source;
+    let SourceConfig::Generator(generator) = &config.source else {
+        panic!("not a generator: {config:?}")
+    };
     assert_eq!(generator.count, Some(10));
     assert!(matches!(&config.sink, SinkConfig::Sqlite(s) if s.path == Path::new("/tmp/other.db")));
     assert_eq!(config.defaults.batch.max_rows, Some(500));
@@ -290,4 +296,26 @@ fn load_file_names_the_file() {
     );
     let missing = load_file(&dir.path().join("nope.yaml"), Environment::empty()).unwrap_err();
     assert!(missing.to_string().contains("nope.yaml"), "{missing}");
+}
+
+#[test]
+fn a_mysql_to_postgres_pipeline_loads_and_checks_its_keys() {
+    let text = "name: shop
+source: { kind: mysql, url: \"mysql://app:pw@127.0.0.1:3306\", server_id: 5401, tables: [\"shop.*\", \"!shop.tmp_*\"], snapshot: initial }
+sink:   { kind: postgres, url: \"postgres://dwh:pw@127.0.0.1:5432/dwh\", schema: raw }
+";
+    let config = load(text).unwrap();
+    let SourceConfig::Mysql(mysql) = &config.source else {
+        panic!("not mysql")
+    };
+    assert_eq!(mysql.server_id, 5401);
+    assert_eq!(mysql.tables, ["shop.*", "!shop.tmp_*"]);
+    assert!(matches!(&config.sink, SinkConfig::Postgres(pg) if pg.schema == "raw"));
+    let zero = error(&text.replace("5401", "0"));
+    assert!(zero.starts_with("line 2: source: "), "{zero}");
+    let typo = error(&text.replace("snapshot: initial", "snapshot: always"));
+    assert!(
+        typo.contains("source.snapshot: unknown variant `always`"),
+        "{typo}"
+    );
 }

@@ -1,0 +1,4 @@
+//! One module per SQL dialect.
+
+pub mod mysql;
+pub mod postgres;

@@ -1,0 +1,203 @@
+//! The initial copy, event side: turns the copy task's messages into the
+//! stream's transactions, each committing at a snapshot-progress position,
+//! and ends with a commit at the handover binlog position, after which the
+//! checkpoint points into the binlog.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mysql_async::Conn;
+use tokio::task::JoinHandle;
+use watershed_events::{
+    Change, Event, MysqlBinlogPosition, MysqlSnapshotProgress, Position, SchemaChange, TableSchema,
+    Timestamp, TxBegin, TxCommit,
+};
+
+use super::catalog::{list_tables, load_schemas};
+use super::conn::Flavor;
+use super::error::MysqlError;
+use super::filter::TableFilter;
+use super::snapshot::{CopyMsg, CopyReceiver, TableCopy, begin_snapshot, spawn_copy};
+
+/// An initial copy in progress.
+pub(crate) struct SnapshotCopy {
+    rx: CopyReceiver,
+    task: JoinHandle<()>,
+    progress: MysqlSnapshotProgress,
+    /// The table being copied, and whether a keyless table's single
+    /// transaction is open.
+    table: Option<Arc<TableSchema>>,
+    open_tx: bool,
+    finished: bool,
+    /// Every schema copied, for the stream that follows.
+    schemas: Vec<Arc<TableSchema>>,
+    wait: Duration,
+}
+
+impl Drop for SnapshotCopy {
+    fn drop(&mut self) {
+        // The task holds the snapshot transaction's connection: end it.
+        self.task.abort();
+    }
+}
+
+impl SnapshotCopy {
+    /// Opens a consistent snapshot on `conn` and starts copying. `resume`
+    /// continues an interrupted copy: a new snapshot, the tables not done
+    /// yet, the current one after its last key, and the *original*
+    /// handover position (see [`MysqlSnapshotProgress`]).
+    pub(crate) async fn start(
+        mut conn: Conn,
+        flavor: Flavor,
+        filter: &TableFilter,
+        resume: Option<MysqlSnapshotProgress>,
+        chunk_rows: usize,
+        wait: Duration,
+    ) -> Result<Self, MysqlError> {
+        let position = begin_snapshot(&mut conn, flavor).await?;
+        let progress = resume.unwrap_or_else(|| MysqlSnapshotProgress {
+            handover: position.clone(),
+            tables_done: Vec::new(),
+            table: None,
+            last_key: None,
+        });
+        let names = list_tables(&mut conn, filter).await?;
+        let schemas: Vec<Arc<TableSchema>> = load_schemas(&mut conn, flavor, &names)
+            .await?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        let copies: Vec<TableCopy> = schemas
+            .iter()
+            .filter(|s| !progress.tables_done.contains(&s.name.to_string()))
+            .map(|s| TableCopy {
+                schema: s.clone(),
+                after: (progress.table.as_deref() == Some(&s.name.to_string()))
+                    .then(|| progress.last_key.clone())
+                    .flatten(),
+            })
+            .collect();
+        tracing::info!(
+            tables = copies.len(),
+            done = progress.tables_done.len(),
+            snapshot = %position,
+            handover = %progress.handover,
+            "snapshot started"
+        );
+        let (rx, task) = spawn_copy(conn, copies, chunk_rows);
+        Ok(Self {
+            rx,
+            task,
+            progress,
+            table: None,
+            open_tx: false,
+            finished: false,
+            schemas,
+            wait,
+        })
+    }
+
+    /// Where streaming starts after the copy.
+    pub(crate) fn handover(&self) -> &MysqlBinlogPosition {
+        &self.progress.handover
+    }
+
+    /// The schemas of the copied tables.
+    pub(crate) fn schemas(&self) -> &[Arc<TableSchema>] {
+        &self.schemas
+    }
+
+    /// The next events; an empty chunk when the copy task is slower than
+    /// the wait; `None` once the handover commit has been returned.
+    pub(crate) async fn next_events(&mut self) -> Result<Option<Vec<Event>>, MysqlError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let mut events = Vec::new();
+        loop {
+            let msg = match tokio::time::timeout(self.wait, self.rx.recv()).await {
+                Err(_) => return Ok(Some(events)),
+                Ok(None) => {
+                    return Err(MysqlError::retryable("snapshot", "the copy task stopped"));
+                }
+                Ok(Some(msg)) => msg?,
+            };
+            match msg {
+                CopyMsg::Table(schema) => {
+                    events.push(Event::Schema(SchemaChange {
+                        table: schema.clone(),
+                    }));
+                    self.table = Some(schema);
+                }
+                CopyMsg::Rows {
+                    rows,
+                    last_key,
+                    done,
+                } => {
+                    self.rows(rows, last_key, done, &mut events)?;
+                    return Ok(Some(events));
+                }
+                CopyMsg::Finished => {
+                    events.push(Event::Begin(TxBegin { commit_time: None }));
+                    events.push(commit(Position::MysqlFile(self.progress.handover.clone())));
+                    self.finished = true;
+                    tracing::info!(handover = %self.progress.handover, "snapshot complete");
+                    return Ok(Some(events));
+                }
+            }
+        }
+    }
+
+    /// A keyed table's chunk is one transaction; a keyless table's chunks
+    /// form one transaction that commits with its last chunk.
+    fn rows(
+        &mut self,
+        rows: Vec<watershed_events::Row>,
+        last_key: Option<Vec<watershed_events::MysqlKeyValue>>,
+        done: bool,
+        events: &mut Vec<Event>,
+    ) -> Result<(), MysqlError> {
+        let table = self
+            .table
+            .clone()
+            .ok_or_else(|| MysqlError::fatal("snapshot", "rows arrived before their table"))?;
+        let keyed = !table.primary_key.is_empty();
+        if !self.open_tx {
+            events.push(Event::Begin(TxBegin { commit_time: None }));
+            self.open_tx = true;
+        }
+        events.reserve(rows.len() + 1);
+        for row in rows {
+            events.push(Event::Change(Change::insert(table.clone(), row)));
+        }
+        if !keyed && !done {
+            return Ok(());
+        }
+        let name = table.name.to_string();
+        if done {
+            self.progress.tables_done.push(name);
+            self.progress.table = None;
+            self.progress.last_key = None;
+        } else {
+            self.progress.table = Some(name);
+            self.progress.last_key = last_key;
+        }
+        events.push(commit(Position::MysqlSnapshot(self.progress.clone())));
+        self.open_tx = false;
+        Ok(())
+    }
+}
+
+fn commit(position: Position) -> Event {
+    Event::Commit(TxCommit {
+        position,
+        commit_time: now(),
+    })
+}
+
+pub(crate) fn now() -> Timestamp {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_micros(since_epoch.as_micros() as i64)
+}
