@@ -208,11 +208,11 @@ fn steady_load(maria: &MariaDb, pg: &Postgres, shop: &str, dwh: &str, first_id: 
         for tick in 0..100u64 {
             let from = first_id + tick * 2000;
             let sql = format!(
-                "INSERT INTO {shop}.orders SELECT seq, 1, 1.00, 'new', NOW(6), NULL FROM seq_{from}_to_{}",
+                "INSERT INTO orders SELECT seq, 1, 1.00, 'new', NOW(6), NULL FROM seq_{from}_to_{}",
                 from + 1999
             );
             shell_quiet(&format!(
-                "mariadb --socket={} -uroot -e \"{sql}\"",
+                "mariadb --socket={} -uroot --database={shop} -e \"{sql}\"",
                 writer_socket.display()
             ));
             let next = Duration::from_millis(100 * (tick + 1));

@@ -73,8 +73,12 @@ impl Setup {
     }
 
     fn spawn(&self) -> Child {
+        self.spawn_on("127.0.0.1:0")
+    }
+
+    fn spawn_on(&self, listen: &str) -> Child {
         watershed()
-            .args(["run", "-c", self.config(), "--listen", "127.0.0.1:0"])
+            .args(["run", "-c", self.config(), "--listen", listen])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -194,6 +198,23 @@ impl Workload {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").to_string()
+}
+
+/// The body of a plain HTTP/1.0 GET, or "" when nothing answers yet.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return String::new();
+    };
+    let _ = write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
 }
 
 fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
@@ -351,4 +372,54 @@ fn verify_names_the_table_and_keys_that_differ() {
         "{stdout}"
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("1 of 2 tables differ"));
+}
+
+#[test]
+fn every_type_survives_snapshot_and_streaming_and_verifies() {
+    let setup = Setup::new("");
+    setup.source(
+        "SET SESSION sql_mode = '';
+         CREATE TABLE types (
+           id INT PRIMARY KEY, ti TINYINT, su SMALLINT UNSIGNED, mi MEDIUMINT, bu BIGINT UNSIGNED,
+           bs BIGINT, d65 DECIMAL(65,30), dn DECIMAL(10,2), f FLOAT, db DOUBLE, b5 BIT(5), b64 BIT(64),
+           c3 CHAR(3), vc VARCHAR(50), tx TEXT, l1 VARCHAR(20) CHARACTER SET latin1,
+           bin BINARY(4), vb VARBINARY(10), bl BLOB, dt DATE, tm TIME(6), dtm DATETIME(6),
+           ts TIMESTAMP(6) NULL, yr YEAR, en ENUM('a','b','c'), st SET('x','y','z'), js JSON);
+         INSERT INTO types VALUES
+           (1, -128, 65535, -8388608, 18446744073709551615, -9223372036854775808,
+            99999999999999999999999999999999999.999999999999999999999999999999, -12.50, 1.5, -2.25,
+            b'10101', b'1111111111111111111111111111111111111111111111111111111111111111',
+            'abc', 'emoji 🚚 ok', 'long text', 'café', x'00000102', x'00ff', x'000000', '2024-02-29',
+            '-838:59:59.000001', '2024-01-01 10:00:00.123456', '2024-06-01 12:00:00.5', 2024, 'b', 'x,z',
+            '{\"k\": [1, 2, {\"n\": null}]}'),
+           (2, 127, 0, 8388607, 0, 9223372036854775807, -0.000000000000000000000000000001, 0.00,
+            0, 0, b'0', b'0', '', '', '', '', x'00', x'', x'', '0000-00-00', '25:00:00', '1000-01-01 00:00:00',
+            '1970-01-01 00:00:01', 1901, 'a', '', '[]'),
+           (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);",
+    );
+    let child = setup.spawn();
+    wait_until("the snapshot", Duration::from_secs(60), || {
+        setup.target_count("types") == 3
+    });
+    setup.wait_verified(Duration::from_secs(30));
+    setup.source(
+        "SET SESSION sql_mode = '';
+         INSERT INTO types SELECT id + 10, ti, su, mi, bu, bs, d65, dn, f, db, b5, b64, c3, vc, tx, l1,
+           bin, vb, bl, dt, tm, dtm, ts, yr, en, st, js FROM types WHERE id <= 3;
+         UPDATE types SET vc = 'changed 🎉', d65 = -d65, tm = '-00:00:00.5' WHERE id = 1;
+         DELETE FROM types WHERE id = 2;",
+    );
+    wait_until("the stream", Duration::from_secs(60), || {
+        setup.target_count("types") == 5
+    });
+    setup.wait_verified(Duration::from_secs(30));
+    let row: String = Postgres::shared()
+        .sql(&setup.dwh, "SELECT bu::text || '|' || d65::text || '|' || tm::text || '|' || vc FROM raw.types WHERE id = 1")
+        .expect("read back");
+    assert_eq!(
+        row.trim(),
+        "18446744073709551615|-99999999999999999999999999999999999.999999999999999999999999999999|-00:00:00.5|changed 🎉"
+    );
+    stop(child);
 }

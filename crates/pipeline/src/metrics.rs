@@ -17,6 +17,8 @@ pub const BATCH_DURATION: &str = "watershed_batch_duration_seconds";
 pub const ERRORS: &str = "watershed_errors";
 pub const CHECKPOINT_AGE: &str = "watershed_checkpoint_age_seconds";
 pub const LAG: &str = "watershed_lag_seconds";
+pub const SNAPSHOT_ROWS: &str = "watershed_snapshot_rows";
+pub const SNAPSHOT_TABLES_DONE: &str = "watershed_snapshot_tables_done";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RowLabels {
@@ -30,6 +32,12 @@ pub struct RowLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PipelineLabels {
     pub pipeline: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TableLabels {
+    pub pipeline: String,
+    pub table: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -48,6 +56,8 @@ pub struct Metrics {
     errors: Family<ErrorLabels, Counter>,
     checkpoint_age: Family<PipelineLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     lag: Family<PipelineLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    snapshot_rows: Family<TableLabels, Counter>,
+    snapshot_tables_done: Family<PipelineLabels, Gauge>,
     /// Unix milliseconds of the last commit; 0 before the first.
     last_checkpoint_ms: AtomicI64,
 }
@@ -63,6 +73,8 @@ impl Metrics {
         let errors = Family::<ErrorLabels, Counter>::default();
         let checkpoint_age = Family::default();
         let lag = Family::default();
+        let snapshot_rows = Family::<TableLabels, Counter>::default();
+        let snapshot_tables_done = Family::<PipelineLabels, Gauge>::default();
         registry.register(
             ROWS,
             "Rows read from the source (in) and committed to the sink (out)",
@@ -89,6 +101,16 @@ impl Metrics {
             "Seconds from the source's commit to the sink's commit, for the newest batch",
             lag.clone(),
         );
+        registry.register(
+            SNAPSHOT_ROWS,
+            "Rows copied by the initial snapshot, per table",
+            snapshot_rows.clone(),
+        );
+        registry.register(
+            SNAPSHOT_TABLES_DONE,
+            "Tables the initial snapshot has copied completely",
+            snapshot_tables_done.clone(),
+        );
         Arc::new(Self {
             pipeline: pipeline.to_owned(),
             registry,
@@ -98,6 +120,8 @@ impl Metrics {
             errors,
             checkpoint_age,
             lag,
+            snapshot_rows,
+            snapshot_tables_done,
             last_checkpoint_ms: AtomicI64::new(0),
         })
     }
@@ -126,6 +150,19 @@ impl Metrics {
         let lag = (unix_millis() * 1000 - source_commit_micros).max(0) as f64 / 1e6;
         self.lag.get_or_create(&self.pipeline_labels()).set(lag);
         lag
+    }
+
+    /// Snapshot progress: `rows` more copied from `table`, `tables_done`
+    /// tables complete.
+    pub fn snapshot_progress(&self, table: &str, rows: u64, tables_done: usize) {
+        let labels = TableLabels {
+            pipeline: self.pipeline.clone(),
+            table: table.to_owned(),
+        };
+        self.snapshot_rows.get_or_create(&labels).inc_by(rows);
+        self.snapshot_tables_done
+            .get_or_create(&self.pipeline_labels())
+            .set(tables_done as i64);
     }
 
     pub fn error(&self, kind: &str) {

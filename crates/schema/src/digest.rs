@@ -10,7 +10,7 @@
 //! dates `YYYY-MM-DD` (MySQL zero dates count as NULL, as the sink stores
 //! them); times as signed seconds with 6 decimals; date-times
 //! `YYYY-MM-DD HH:MM:SS.ffffff` (instants in UTC); sets as `a,b`; bits as
-//! unsigned integers; JSON by presence only (see [`json_is_exact`]).
+//! `0`/`1` strings of the column's width; JSON by presence only (see [`json_is_exact`]).
 
 use watershed_events::{Column, LogicalType, TableSchema};
 
@@ -61,7 +61,7 @@ fn mysql_canonical(c: &str, logical: &LogicalType) -> String {
         DateTime { .. } | Timestamp { .. } => format!(
             "IF(MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0, NULL, DATE_FORMAT({c}, '%Y-%m-%d %H:%i:%s.%f'))"
         ),
-        Bit { .. } => format!("CAST(CAST({c} AS UNSIGNED) AS CHAR)"),
+        Bit { width } => format!("LPAD(BIN({c}), {width}, '0')"),
         Json => format!("IF({c} IS NULL, NULL, 'json')"),
         _ => format!("CAST({c} AS CHAR)"),
     }
@@ -78,7 +78,7 @@ fn postgres_canonical(c: &str, logical: &LogicalType) -> String {
         Time { .. } => format!("extract(epoch from {c})::numeric(20,6)::text"),
         DateTime { .. } => format!("to_char({c}, 'YYYY-MM-DD HH24:MI:SS.US')"),
         Timestamp { .. } => format!("to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"),
-        Bit { .. } => format!("{c}::bigint::numeric::text"),
+        Bit { .. } => format!("{c}::text"),
         Json => format!("CASE WHEN {c} IS NULL THEN NULL ELSE 'json' END"),
         _ => format!("{c}::text"),
     }

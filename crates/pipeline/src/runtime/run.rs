@@ -286,6 +286,9 @@ async fn commit<K: Sink>(
         options.progress.set_lag(lag);
     }
     let rows = count_rows(&events, &options.metrics, "out");
+    if let Position::MysqlSnapshot(progress) = &position {
+        count_snapshot_rows(&events, &options.metrics, progress.tables_done.len());
+    }
     options.progress.committed(rows);
     tracing::debug!(rows, position = %position, "batch committed");
     acks.send_replace(Some(position.clone()));
@@ -325,6 +328,19 @@ fn count_rows(events: &[Event], metrics: &Metrics, direction: &str) -> u64 {
         metrics.add_rows(&table, op, direction, n);
     }
     total
+}
+
+/// Adds the batch's rows to the snapshot progress of their tables.
+fn count_snapshot_rows(events: &[Event], metrics: &Metrics, tables_done: usize) {
+    let mut per_table: HashMap<String, u64> = HashMap::new();
+    for event in events {
+        if let Event::Change(change) = event {
+            *per_table.entry(change.table.name.to_string()).or_default() += 1;
+        }
+    }
+    for (table, rows) in per_table {
+        metrics.snapshot_progress(&table, rows, tables_done);
+    }
 }
 
 fn far_future() -> Instant {
