@@ -240,9 +240,19 @@ fn snapshot_then_streaming_keeps_the_target_identical() {
     let setup = Setup::new("");
     let mut workload = Workload::new(1);
     setup.source(&workload.batch(300));
-    let child = setup.spawn();
+    let addr = free_addr();
+    let child = setup.spawn_on(&addr);
     wait_until("the snapshot", Duration::from_secs(60), || {
         setup.target_count("orders") > 0
+    });
+    let progress = format!(
+        "watershed_snapshot_rows_total{{pipeline=\"shop\",table=\"{}.orders\"}}",
+        setup.shop
+    );
+    wait_until("snapshot metrics", Duration::from_secs(30), || {
+        let metrics = http_get(&addr, "/metrics");
+        metrics.contains(&progress)
+            && metrics.contains("watershed_snapshot_tables_done{pipeline=\"shop\"}")
     });
     for _ in 0..5 {
         setup.source(&workload.batch(200));

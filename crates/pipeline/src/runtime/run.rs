@@ -286,9 +286,7 @@ async fn commit<K: Sink>(
         options.progress.set_lag(lag);
     }
     let rows = count_rows(&events, &options.metrics, "out");
-    if let Position::MysqlSnapshot(progress) = &position {
-        count_snapshot_rows(&events, &options.metrics, progress.tables_done.len());
-    }
+    count_snapshot_rows(&events, &options.metrics);
     options.progress.committed(rows);
     tracing::debug!(rows, position = %position, "batch committed");
     acks.send_replace(Some(position.clone()));
@@ -330,16 +328,30 @@ fn count_rows(events: &[Event], metrics: &Metrics, direction: &str) -> u64 {
     total
 }
 
-/// Adds the batch's rows to the snapshot progress of their tables.
-fn count_snapshot_rows(events: &[Event], metrics: &Metrics, tables_done: usize) {
-    let mut per_table: HashMap<String, u64> = HashMap::new();
-    for event in events {
-        if let Event::Change(change) = event {
-            *per_table.entry(change.table.name.to_string()).or_default() += 1;
-        }
+/// Adds the rows of the batch's snapshot transactions (those committing
+/// at a snapshot position) to their tables' snapshot progress.
+fn count_snapshot_rows(events: &[Event], metrics: &Metrics) {
+    let is_snapshot = |e: &Event| matches!(e, Event::Commit(c) if matches!(c.position, Position::MysqlSnapshot(_)));
+    // Streaming batches, the common case, pay one scan and no allocation.
+    if !events.iter().rev().any(is_snapshot) {
+        return;
     }
-    for (table, rows) in per_table {
-        metrics.snapshot_progress(&table, rows, tables_done);
+    let mut pending: HashMap<String, u64> = HashMap::new();
+    for event in events {
+        match event {
+            Event::Change(change) => {
+                *pending.entry(change.table.name.to_string()).or_default() += 1;
+            }
+            Event::Commit(commit) => {
+                if let Position::MysqlSnapshot(progress) = &commit.position {
+                    for (table, rows) in pending.drain() {
+                        metrics.snapshot_progress(&table, rows, progress.tables_done.len());
+                    }
+                }
+                pending.clear();
+            }
+            Event::Begin(_) | Event::Schema(_) => {}
+        }
     }
 }
 
