@@ -25,6 +25,7 @@ impl Http {
         run_id: &str,
         metrics: Arc<Metrics>,
         progress: Arc<Progress>,
+        lag_alert_s: Option<u64>,
         shutdown: Shutdown,
     ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(listen).await.with_context(|| {
@@ -37,6 +38,7 @@ impl Http {
             metrics,
             progress,
             started: Instant::now(),
+            lag_alert_s,
         };
         let task = tokio::spawn(serve(listener, app(state), shutdown));
         tracing::info!(addr = %addr, "http endpoints up: /health /ready /metrics /api/status");

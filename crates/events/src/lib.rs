@@ -6,6 +6,7 @@ mod change;
 mod check;
 mod error;
 mod position;
+mod redact;
 mod schema;
 mod temporal;
 mod value;
@@ -16,6 +17,7 @@ pub use error::RetryHint;
 pub use position::{
     MysqlBinlogPosition, MysqlKeyValue, MysqlSnapshotProgress, Position, PositionError,
 };
+pub use redact::redact_urls;
 pub use schema::{Column, Index, LogicalType, TableName, TableSchema};
 pub use temporal::{Date, DateTime, TemporalError, TimeOfDay, Timestamp};
 pub use value::{Decimal, DecimalError, Row, Value};

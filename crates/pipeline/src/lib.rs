@@ -6,12 +6,11 @@ pub mod config;
 mod connectors;
 mod error;
 pub mod metrics;
-mod redact;
 pub mod runtime;
 pub mod verify;
 
 pub use connectors::{AnySink, AnySource, build_sink, build_source, check};
 pub use error::PipelineError;
 pub use metrics::Metrics;
-pub use redact::redact_urls;
 pub use runtime::{Progress, RunOptions, RunSummary, Shutdown, ShutdownTrigger, run};
+pub use watershed_events::redact_urls;

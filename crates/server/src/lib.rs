@@ -21,6 +21,17 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub progress: Arc<Progress>,
     pub started: Instant,
+    /// Lag in seconds beyond which `/ready` warns (`lag_alert_s`).
+    pub lag_alert_s: Option<u64>,
+}
+
+impl AppState {
+    /// The warning to give when the lag passes `lag_alert_s`.
+    fn lag_warning(&self) -> Option<String> {
+        let alert = self.lag_alert_s?;
+        let lag = self.progress.lag_seconds();
+        (lag > alert as f64).then(|| format!("lag {lag:.1} s exceeds lag_alert_s {alert}"))
+    }
 }
 
 /// The router, independent of any socket.
@@ -51,7 +62,12 @@ async fn health() -> &'static str {
 
 async fn ready(State(state): State<AppState>) -> Response {
     if state.progress.is_ready() {
-        (StatusCode::OK, "ready\n").into_response()
+        // Lagging is a warning, not unreadiness: the pipeline is working.
+        let body = match state.lag_warning() {
+            Some(warning) => format!("ready, warning: {warning}\n"),
+            None => "ready\n".to_owned(),
+        };
+        (StatusCode::OK, body).into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -80,6 +96,7 @@ async fn status(State(state): State<AppState>) -> axum::Json<serde_json::Value> 
         "rows_committed": progress.rows_committed(),
         "batches": progress.batches(),
         "lag_seconds": progress.lag_seconds(),
+        "warning": state.lag_warning(),
         "uptime_seconds": state.started.elapsed().as_secs_f64(),
     }))
 }
@@ -99,6 +116,7 @@ mod tests {
             metrics: Metrics::new("hb"),
             progress: Arc::new(Progress::default()),
             started: Instant::now(),
+            lag_alert_s: Some(5),
         }
     }
 
@@ -130,6 +148,23 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("# TYPE watershed_rows counter"), "{body}");
         assert!(body.contains(r#"watershed_rows_total{pipeline="hb",table="heartbeat",op="insert",direction="out"} 3"#), "{body}");
+    }
+
+    #[tokio::test]
+    async fn lag_past_the_alert_turns_ready_into_a_warning() {
+        let state = state();
+        state.progress.set_ready(true);
+        state.progress.set_lag(1.0);
+        assert_eq!(
+            get(state.clone(), "/ready").await,
+            (StatusCode::OK, "ready\n".to_owned())
+        );
+        state.progress.set_lag(12.5);
+        let (status, body) = get(state.clone(), "/ready").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, "ready, warning: lag 12.5 s exceeds lag_alert_s 5\n");
+        let (_, json) = get(state, "/api/status").await;
+        assert!(json.contains("exceeds lag_alert_s 5"), "{json}");
     }
 
     #[tokio::test]

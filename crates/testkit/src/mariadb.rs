@@ -105,6 +105,15 @@ impl MariaDb {
         }
     }
 
+    /// Stops the server gracefully and starts it again on the same port
+    /// and data, as an operator's restart would.
+    pub fn restart(&mut self) -> Result<()> {
+        self.process.stop();
+        let as_root = process::effective_uid()? == 0;
+        self.process = launch(&self.binaries, self.dir.path(), self.port, as_root)?;
+        Ok(())
+    }
+
     /// TCP port on [`host`](Self::host).
     pub fn port(&self) -> u16 {
         self.port

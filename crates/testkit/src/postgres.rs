@@ -118,6 +118,14 @@ impl Postgres {
         }
     }
 
+    /// Stops the server (fast shutdown) and starts it again on the same
+    /// port and data, as an operator's restart would.
+    pub fn restart(&mut self) -> Result<()> {
+        self.process.stop();
+        self.process = launch(&self.binaries, self.dir.path(), server_user()?, self.port)?;
+        Ok(())
+    }
+
     /// TCP port on [`host`](Self::host).
     pub fn port(&self) -> u16 {
         self.port

@@ -178,8 +178,10 @@ impl ServerProcess {
     }
 }
 
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
+impl ServerProcess {
+    /// Stops the server (gracefully, then by force) and its watchdog;
+    /// stopping a stopped server does nothing.
+    pub(crate) fn stop(&mut self) {
         // The watchdog goes first: once we reap the server its pid may be
         // reused, and the watchdog must never signal a stranger.
         if let Some(mut watchdog) = self.watchdog.take() {
@@ -187,6 +189,12 @@ impl Drop for ServerProcess {
             let _ = watchdog.wait();
         }
         stop(&mut self.child, self.signal);
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -39,6 +39,7 @@ pub async fn execute(
         run_id,
         metrics.clone(),
         progress.clone(),
+        config.source.lag_alert_s(),
         shutdown.clone(),
     )
     .await

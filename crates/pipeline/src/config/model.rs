@@ -134,6 +134,16 @@ impl Default for BufferConfig {
     }
 }
 
+impl SourceConfig {
+    /// The lag beyond which the pipeline reports a warning, if any.
+    pub fn lag_alert_s(&self) -> Option<u64> {
+        match self {
+            SourceConfig::Generator(_) => None,
+            SourceConfig::Mysql(mysql) => mysql.lag_alert_s,
+        }
+    }
+}
+
 impl PipelineConfig {
     /// The batch bounds of one table: built-in, then `defaults`, then its
     /// schema's, then its own; the nearest setting wins.

@@ -35,7 +35,7 @@ impl Progress {
         self.lag_ms.load(Ordering::Relaxed) as f64 / 1000.0
     }
 
-    pub(crate) fn set_lag(&self, seconds: f64) {
+    pub fn set_lag(&self, seconds: f64) {
         self.lag_ms
             .store((seconds * 1000.0) as u64, Ordering::Relaxed);
     }
@@ -49,7 +49,7 @@ impl Progress {
         self.batches.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn set_ready(&self, ready: bool) {
+    pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::Relaxed);
     }
 }

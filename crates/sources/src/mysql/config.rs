@@ -32,6 +32,9 @@ pub struct MysqlConfig {
     /// `next_chunk` waits for an event.
     #[serde(default = "default_heartbeat_ms")]
     pub heartbeat_ms: u64,
+    /// Lag in seconds beyond which `/ready` and `/api/status` warn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_alert_s: Option<u64>,
 }
 
 /// When to copy the tables' current rows.
@@ -87,6 +90,7 @@ impl fmt::Debug for MysqlConfig {
             .field("snapshot", &self.snapshot)
             .field("chunk_rows", &self.chunk_rows)
             .field("heartbeat_ms", &self.heartbeat_ms)
+            .field("lag_alert_s", &self.lag_alert_s)
             .finish()
     }
 }
@@ -97,16 +101,12 @@ fn serialize_redacted<S: serde::Serializer>(url: &str, serializer: S) -> Result<
 
 /// `mysql://user:***@host:3306/db`: the password replaced, the rest kept so
 /// that messages still say which server.
+/// Text that is not a URL at all is hidden whole: it may be a password.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
+    if !url.contains("://") {
         return "***".into();
-    };
-    // The authority ends at the first `/`, `?` or `#` after the last `@`.
-    let Some(at) = rest.rfind('@') else {
-        return url.to_owned();
-    };
-    let user = rest[..at].split(':').next().unwrap_or_default();
-    format!("{scheme}://{user}:***@{}", &rest[at + 1..])
+    }
+    watershed_events::redact_urls(url)
 }
 
 #[cfg(test)]

@@ -304,6 +304,7 @@ mod tests {
             snapshot: SnapshotMode::Initial,
             chunk_rows: 10,
             heartbeat_ms: 100,
+            lag_alert_s: None,
         });
         let err = source
             .open(Some(&Position::PgLsn { lsn: 1 }))

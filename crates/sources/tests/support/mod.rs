@@ -41,6 +41,7 @@ pub fn config(db: &str, tables: &[&str], snapshot: SnapshotMode, chunk_rows: usi
         snapshot,
         chunk_rows,
         heartbeat_ms: 200,
+        lag_alert_s: None,
     }
 }
 
