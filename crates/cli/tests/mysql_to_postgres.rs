@@ -517,3 +517,84 @@ fn restarting_the_source_and_the_sink_servers_does_not_stop_the_pipeline() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn a_binlog_purged_past_the_checkpoint_fails_with_the_remedy() {
+    // A server of its own: purging the shared one's binlogs would cut
+    // other tests' streams.
+    let maria = MariaDb::start().expect("start MariaDB");
+    let pg = Postgres::shared();
+    let shop = maria.create_database("shop").expect("db");
+    let dwh = pg.create_database("dwh").expect("db");
+    maria
+        .sql(&format!(
+            "CREATE TABLE {shop}.t (id INT PRIMARY KEY, v TEXT); INSERT INTO {shop}.t VALUES (1, 'a');"
+        ))
+        .expect("table");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("p.yaml");
+    let write_config = |snapshot: &str| {
+        let text = format!(
+            "name: purge\nsource: {{ kind: mysql, url: \"{}\", server_id: {}, tables: [\"{shop}.*\"], snapshot: {snapshot} }}\n\
+             sink: {{ kind: postgres, url: \"{}\", schema: raw }}\n",
+            maria.url(""),
+            server_id(),
+            pg.url(&dwh)
+        );
+        std::fs::write(&file, text).expect("pipeline file");
+    };
+    let config = file.to_str().expect("path");
+    write_config("only");
+    let copied = watershed()
+        .args(["run", "-c", config, "--listen", "127.0.0.1:0"])
+        .output()
+        .expect("run");
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+
+    maria
+        .sql(&format!(
+            "FLUSH BINARY LOGS; INSERT INTO {shop}.t VALUES (2, 'b'); FLUSH BINARY LOGS;"
+        ))
+        .expect("rotate");
+    let current = maria.sql("SHOW MASTER STATUS").expect("status");
+    let current = current
+        .split_whitespace()
+        .next()
+        .expect("current binlog")
+        .to_owned();
+    wait_until("the purge", Duration::from_secs(30), || {
+        maria
+            .sql(&format!("PURGE BINARY LOGS TO '{current}'"))
+            .expect("purge");
+        let logs = maria.sql("SHOW BINARY LOGS").expect("logs");
+        logs.lines().count() == 1
+    });
+
+    write_config("initial");
+    let check = watershed()
+        .args(["check", "-c", config])
+        .output()
+        .expect("check");
+    assert_eq!(check.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("binlog retention"))
+        .expect("retention line");
+    assert!(
+        line.starts_with("FAIL") && line.contains("was purged") && line.contains("re-snapshot"),
+        "{line}"
+    );
+
+    let run = watershed()
+        .args(["run", "-c", config, "--listen", "127.0.0.1:0"])
+        .output()
+        .expect("run");
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("re-snapshot"), "{stderr}");
+}

@@ -60,7 +60,33 @@ pub async fn check(config: &PipelineConfig) -> Vec<Check> {
             watershed_sinks::postgres::check(postgres, &config.name).await
         }
     });
+    if let (SourceConfig::Mysql(mysql), SinkConfig::Postgres(postgres)) =
+        (&config.source, &config.sink)
+    {
+        checks.push(binlog_retention(mysql, postgres, &config.name).await);
+    }
     checks
+}
+
+/// The binlog the sink's checkpoint resumes from is still on the source.
+async fn binlog_retention(
+    mysql: &watershed_sources::mysql::MysqlConfig,
+    postgres: &watershed_sinks::postgres::PostgresConfig,
+    pipeline: &str,
+) -> Check {
+    use watershed_sinks::postgres::{connect, stored_position};
+    let position = match connect(postgres).await {
+        Ok(client) => stored_position(&client, postgres, pipeline).await,
+        Err(e) => Err(e),
+    };
+    match position {
+        Ok(position) => watershed_sources::mysql::retention(mysql, position.as_ref()).await,
+        Err(e) => Check::fail(
+            "binlog retention",
+            e.to_string(),
+            "make the sink reachable first",
+        ),
+    }
 }
 
 impl Source for AnySource {

@@ -95,31 +95,45 @@ pub async fn check(config: &PostgresConfig, pipeline: &str) -> Vec<Check> {
             "check the user's privileges",
         ),
     });
-    let position = query_text(
-        &client,
+    checks.push(match stored_position(&client, config, pipeline).await {
+        Ok(Some(position)) => Check::ok("sink checkpoint", format!("resumes from {position}")),
+        Ok(None) => Check::ok(
+            "sink checkpoint",
+            "no checkpoint yet: starts with a snapshot",
+        ),
+        Err(e) => Check::fail(
+            "sink checkpoint",
+            e.to_string(),
+            "the checkpoint table was edited by hand",
+        ),
+    });
+    checks
+}
+
+/// The checkpoint `pipeline` has stored in the target, if any (none also
+/// when the checkpoint table does not exist yet).
+pub async fn stored_position(
+    client: &Client,
+    config: &PostgresConfig,
+    pipeline: &str,
+) -> Result<Option<Position>, SinkError> {
+    let rows = query_text(
+        client,
         &format!(
             "SELECT position::text FROM {}._watershed_checkpoints WHERE pipeline = {}",
-            quote_ident(schema),
+            quote_ident(&config.schema),
             sql_literal(pipeline)
         ),
     )
     .await;
-    checks.push(match position.as_deref().map(first_cell) {
-        Ok(Some(json)) => match Position::from_json(json) {
-            Ok(position) => Check::ok("sink checkpoint", format!("resumes from {position}")),
-            Err(e) => Check::fail(
-                "sink checkpoint",
-                e.to_string(),
-                "the checkpoint table was edited by hand",
-            ),
-        },
-        // No row, or no checkpoint table yet.
-        Ok(None) | Err(_) => Check::ok(
-            "sink checkpoint",
-            "no checkpoint yet: starts with a snapshot",
-        ),
-    });
-    checks
+    let Ok(rows) = rows else { return Ok(None) };
+    first_cell(&rows)
+        .map(Position::from_json)
+        .transpose()
+        .map_err(|source| SinkError::Checkpoint {
+            location: format!("{}._watershed_checkpoints", config.schema),
+            source,
+        })
 }
 
 fn first_cell(rows: &[Vec<Option<String>>]) -> Option<&str> {

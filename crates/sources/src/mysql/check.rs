@@ -4,7 +4,7 @@
 
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
-use watershed_events::{Check, TableName};
+use watershed_events::{Check, Position, TableName};
 
 use super::catalog::{list_tables, load_schemas};
 use super::config::{MysqlConfig, redact_url};
@@ -208,4 +208,57 @@ async fn readable(conn: &mut Conn, table: &TableName) -> Result<(), Check> {
             format!("GRANT SELECT ON {table} TO the source user"),
         )
     })
+}
+
+/// Binlog retention against the checkpoint: the file the pipeline resumes
+/// from must still be on the server, or the stream would have a gap.
+pub async fn retention(config: &MysqlConfig, checkpoint: Option<&Position>) -> Check {
+    let name = "binlog retention";
+    let file = match checkpoint {
+        Some(Position::MysqlFile(at)) => at.file.clone(),
+        Some(Position::MysqlSnapshot(progress)) => progress.handover.file.clone(),
+        Some(Position::MysqlGtid { gtid_set }) => {
+            return Check::ok(name, format!("resumes by GTID {gtid_set}"));
+        }
+        Some(other) => {
+            return Check::fail(
+                name,
+                format!("the sink's checkpoint {other} was not written by a mysql source"),
+                "use a new pipeline name, or a sink that belongs to this pipeline",
+            );
+        }
+        None => return Check::ok(name, "no checkpoint yet: the first run takes a snapshot"),
+    };
+    let listed: Result<Vec<mysql_async::Row>, _> = match connect(&config.url).await {
+        Ok(mut conn) => conn
+            .query("SHOW BINARY LOGS")
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match listed {
+        Ok(rows) => {
+            let files: Vec<String> = rows.iter().filter_map(|row| string_at(row, 0)).collect();
+            if files.contains(&file) {
+                let oldest = files.first().cloned().unwrap_or_default();
+                Check::ok(
+                    name,
+                    format!("checkpoint file {file} is kept (oldest {oldest})"),
+                )
+            } else {
+                Check::fail(
+                    name,
+                    format!("binlog {file}, where the checkpoint resumes, was purged"),
+                    "re-snapshot: run with a new pipeline name (or delete its row in \
+                     _watershed_checkpoints) so that `snapshot: initial` copies the tables again; \
+                     raise binlog_expire_logs_seconds to keep binlogs longer than the longest stop",
+                )
+            }
+        }
+        Err(e) => Check::fail(
+            name,
+            e,
+            "grant REPLICATION CLIENT (or BINLOG MONITOR on MariaDB)",
+        ),
+    }
 }
