@@ -598,3 +598,59 @@ fn a_binlog_purged_past_the_checkpoint_fails_with_the_remedy() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("re-snapshot"), "{stderr}");
 }
+
+#[test]
+fn schema_changes_mid_stream_reach_the_target_in_order() {
+    let setup = Setup::new("");
+    let mut workload = Workload::new(6);
+    setup.source(&workload.batch(100));
+    let child = setup.spawn();
+    setup.wait_verified(Duration::from_secs(60));
+    setup.source(
+        "ALTER TABLE customers ADD COLUMN tier VARCHAR(10) NOT NULL DEFAULT 'basic';
+         INSERT INTO customers VALUES (1001, 'added', NULL, 1.5, 'gold');
+         ALTER TABLE orders MODIFY customer_id BIGINT NOT NULL, MODIFY status VARCHAR(40) NOT NULL;
+         INSERT INTO orders VALUES (100001, 9000000000, 1.00, 'a status longer than twenty', NOW(6), NULL);
+         ALTER TABLE customers DROP COLUMN email;
+         INSERT INTO customers VALUES (1002, 'after drop', 2.5, 'silver');
+         CREATE TABLE later (id INT PRIMARY KEY, v VARCHAR(10));
+         INSERT INTO later VALUES (1, 'x'), (2, 'y');
+         TRUNCATE TABLE later;
+         INSERT INTO later VALUES (3, 'z');",
+    );
+    setup.source(
+        "UPDATE orders SET status = 'paid after the change' WHERE id <= 20;
+         DELETE FROM orders WHERE id BETWEEN 21 AND 30;
+         UPDATE customers SET tier = 'platinum' WHERE id = 1002;",
+    );
+    setup.wait_verified(Duration::from_secs(60));
+    let pg = Postgres::shared();
+    let tier = pg
+        .sql(&setup.dwh, "SELECT tier FROM raw.customers WHERE id = 1001")
+        .expect("tier");
+    assert_eq!(tier.trim(), "gold");
+    let wide = pg
+        .sql(
+            &setup.dwh,
+            "SELECT customer_id FROM raw.orders WHERE id = 100001",
+        )
+        .expect("wide");
+    assert_eq!(wide.trim(), "9000000000");
+    let later = pg
+        .sql(
+            &setup.dwh,
+            "SELECT string_agg(id::text, ',') FROM raw.later",
+        )
+        .expect("later");
+    assert_eq!(
+        later.trim(),
+        "3",
+        "the truncate applied between the inserts"
+    );
+    let output = stop(child);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -122,17 +122,43 @@ pub fn create_table(schema_name: &str, table_name: &str, table: &TableSchema) ->
     )
 }
 
-/// `ALTER TABLE "schema"."table" ADD COLUMN IF NOT EXISTS "name" type`.
+/// `ALTER TABLE "schema"."table" ADD COLUMN IF NOT EXISTS "name" type
+/// [DEFAULT literal]`.
 ///
-/// Always nullable: rows already in the table have no value for it (the
-/// source does not log the backfill of existing rows).
+/// Always nullable. The source fills rows it already has with the column's
+/// default without logging them; a literal default (a number, or a quoted
+/// string as MariaDB reports it) is given here too, so PostgreSQL fills the
+/// target's existing rows the same way. Expression defaults are not
+/// translated: those rows get NULL.
 pub fn add_column(schema_name: &str, table_name: &str, column: &Column) -> String {
+    let default = column
+        .default
+        .as_deref()
+        .filter(|d| is_portable_literal(d))
+        .map(|d| format!(" DEFAULT {d}"))
+        .unwrap_or_default();
     format!(
-        "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}",
+        "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}{default}",
         qualified_name(schema_name, table_name),
         quote_ident(&column.name),
         column_type(&column.logical_type)
     )
+}
+
+/// A default both dialects read the same: a plain number, or a
+/// single-quoted string without backslashes or MySQL zero dates.
+fn is_portable_literal(default: &str) -> bool {
+    let number = default.strip_prefix('-').unwrap_or(default);
+    let is_number = !number.is_empty()
+        && number.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && number.matches('.').count() <= 1;
+    let is_string = default.len() >= 2
+        && default.starts_with('\'')
+        && default.ends_with('\'')
+        && !default[1..default.len() - 1].replace("''", "").contains('\'')
+        && !default.contains('\\')
+        && !default.contains("0000-00-00");
+    is_number || is_string
 }
 
 /// Whether a column of type `actual` holds every value of type `expected`,
@@ -161,6 +187,27 @@ pub fn type_holds(actual: &str, expected: &str) -> bool {
     }
 }
 
+/// Whether a column of type `actual` can be altered to `expected` without
+/// losing any value: a larger length, precision or scale of the same type,
+/// a wider integer, `real` to `double precision`, or a bounded string to
+/// `text`.
+pub fn widens(actual: &str, expected: &str) -> bool {
+    const INTEGERS: [&str; 4] = ["smallint", "integer", "bigint", "numeric(20,0)"];
+    let rank = |t: &str| INTEGERS.iter().position(|i| *i == t);
+    if let (Some(from), Some(to)) = (rank(actual), rank(expected)) {
+        return to > from;
+    }
+    if matches!((actual, expected), ("real", "double precision")) {
+        return true;
+    }
+    let (actual_base, _) = split_modifiers(actual);
+    let (expected_base, _) = split_modifiers(expected);
+    if actual_base == "character varying" && expected == "text" {
+        return true;
+    }
+    actual_base == expected_base && type_holds(expected, actual)
+}
+
 /// `timestamp(6) with time zone` → (`timestamp with time zone`, [6]).
 fn split_modifiers(type_name: &str) -> (String, Vec<i64>) {
     let Some(open) = type_name.find('(') else {
@@ -175,6 +222,48 @@ fn split_modifiers(type_name: &str) -> (String, Vec<i64>) {
         .collect();
     let base = format!("{}{}", &type_name[..open], &type_name[close + 1..]);
     (base, modifiers)
+}
+
+#[cfg(test)]
+mod default_tests {
+    use watershed_events::{Column, LogicalType};
+
+    use super::add_column;
+
+    fn with_default(default: &str) -> String {
+        let mut column = Column::new("tier", LogicalType::Text { charset: None }, false);
+        column.default = Some(default.to_owned());
+        add_column("raw", "t", &column)
+    }
+
+    #[test]
+    fn literal_defaults_fill_existing_rows_and_expressions_do_not() {
+        assert!(with_default("'basic'").ends_with("text DEFAULT 'basic'"));
+        assert!(with_default("'it''s'").ends_with("DEFAULT 'it''s'"));
+        assert!(with_default("-1.5").ends_with("DEFAULT -1.5"));
+        assert!(with_default("current_timestamp()").ends_with("text"));
+        assert!(with_default("'0000-00-00'").ends_with("text"));
+        assert!(with_default("'a'); DROP TABLE x; --'").ends_with("text"));
+    }
+}
+
+#[cfg(test)]
+mod widening_tests {
+    use super::widens;
+
+    #[test]
+    fn only_lossless_changes_widen() {
+        assert!(widens("integer", "bigint"));
+        assert!(widens("bigint", "numeric(20,0)"));
+        assert!(widens("character varying(20)", "character varying(50)"));
+        assert!(widens("character varying(20)", "text"));
+        assert!(widens("numeric(10,2)", "numeric(12,4)"));
+        assert!(widens("real", "double precision"));
+        assert!(!widens("bigint", "integer"));
+        assert!(!widens("character varying(50)", "character varying(20)"));
+        assert!(!widens("numeric(10,2)", "numeric(10,4)"));
+        assert!(!widens("text", "integer"));
+    }
 }
 
 #[cfg(test)]

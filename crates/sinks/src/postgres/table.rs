@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use tokio_postgres::{Client, Statement};
 use watershed_events::{Column, LogicalType, TableSchema};
 use watershed_schema::dialect::postgres::{
-    add_column, column_type, create_table, qualified_name, quote_ident, type_holds,
+    add_column, column_type, create_table, qualified_name, quote_ident, type_holds, widens,
 };
 
 use super::catalog::{self, LiveColumn, Target};
@@ -171,12 +171,15 @@ async fn reconcile(
         full.columns = wanted.to_vec();
         vec![create_table(&target.schema, &target.table, &full)]
     } else {
-        check_types(target, wanted, &live)?;
-        wanted
-            .iter()
-            .filter(|c| !live.contains_key(&c.name))
-            .map(|c| add_column(&target.schema, &target.table, c))
-            .collect()
+        let mut ddl = widen_types(target, wanted, &live)?;
+        ddl.extend(release_dropped(target, wanted, &live));
+        ddl.extend(
+            wanted
+                .iter()
+                .filter(|c| !live.contains_key(&c.name))
+                .map(|c| add_column(&target.schema, &target.table, c)),
+        );
+        ddl
     };
     if ddl.is_empty() {
         return Ok(live);
@@ -191,30 +194,64 @@ async fn reconcile(
     catalog::columns(client, target).await
 }
 
-fn check_types(
+/// `ALTER COLUMN … TYPE` for columns the source widened (a MODIFY to a
+/// larger type); any other type change is refused with the fix.
+fn widen_types(
     target: &Target,
     wanted: &[Column],
     live: &HashMap<String, LiveColumn>,
-) -> Result<(), SinkError> {
+) -> Result<Vec<String>, SinkError> {
+    let mut ddl = Vec::new();
     for column in wanted {
         let Some(existing) = live.get(&column.name) else {
             continue;
         };
         let expected = column_type(&column.logical_type);
-        if !type_holds(&existing.type_name, &expected) {
+        if type_holds(&existing.type_name, &expected) {
+            continue;
+        }
+        if !widens(&existing.type_name, &expected) {
             return Err(SinkError::Column {
                 table: target.to_string(),
                 column: column.name.clone(),
                 reason: format!(
-                    "the target column is `{}` but the source now needs `{expected}`; type \
-                     changes are not applied automatically yet: alter the target column \
-                     (ALTER TABLE … ALTER COLUMN … TYPE {expected}) or resync the table",
+                    "the target column is `{}` but the source now needs `{expected}`, which is                      not a widening; alter the target column (ALTER TABLE … ALTER COLUMN …                      TYPE {expected}) or resync the table",
                     existing.type_name
                 ),
             });
         }
+        let name = quote_ident(&column.name);
+        ddl.push(format!(
+            "ALTER TABLE {} ALTER COLUMN {name} TYPE {expected} USING {name}::{expected}",
+            qualified_name(&target.schema, &target.table)
+        ));
     }
-    Ok(())
+    Ok(ddl)
+}
+
+/// Columns the source no longer has stay in the target with the values
+/// they hold (a warehouse keeps history), but must take NULL from now on.
+fn release_dropped(
+    target: &Target,
+    wanted: &[Column],
+    live: &HashMap<String, LiveColumn>,
+) -> Vec<String> {
+    let mut dropped: Vec<&String> = live
+        .iter()
+        .filter(|(name, column)| column.not_null && !wanted.iter().any(|w| &w.name == *name))
+        .map(|(name, _)| name)
+        .collect();
+    dropped.sort();
+    dropped
+        .into_iter()
+        .map(|name| {
+            format!(
+                "ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL",
+                qualified_name(&target.schema, &target.table),
+                quote_ident(name)
+            )
+        })
+        .collect()
 }
 
 /// Upserts need the target's primary key to be the source's.
