@@ -1,25 +1,17 @@
 //! The `watershed` binary end to end: exit codes, errors, logs, HTTP,
 //! signals, and exactly-once across killed processes.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::{wait_until, watershed};
 
 use watershed_events::{Timestamp, Value};
 use watershed_sources::generator::{StreamKind, event_row};
-
-fn watershed() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_watershed"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("WATERSHED_") {
-            command.env_remove(key);
-        }
-    }
-    command.env("RUST_BACKTRACE", "0");
-    command
-}
 
 fn pipeline_file(dir: &Path, body: &str) -> PathBuf {
     let file = dir.join("pipeline.yaml");
@@ -96,14 +88,6 @@ fn spawn(args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn watershed")
-}
-
-fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn signal(child: &Child, name: &str) {

@@ -1,23 +1,15 @@
 //! MariaDB → PostgreSQL end to end, through the `watershed` binary and real
 //! servers from the testkit: snapshot, streaming, crashes, verify.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+use support::{wait_until, watershed};
 
 use watershed_testkit::{MariaDb, Postgres};
-
-fn watershed() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_watershed"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("WATERSHED_") {
-            command.env_remove(key);
-        }
-    }
-    command.env("RUST_BACKTRACE", "0");
-    command
-}
 
 /// A source and a target database, and a pipeline file between them.
 struct Setup {
@@ -215,14 +207,6 @@ fn http_get(addr: &str, path: &str) -> String {
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
     response
-}
-
-fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn stop(mut child: Child) -> Output {

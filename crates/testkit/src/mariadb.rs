@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use crate::Result;
 use crate::process::{self, SearchPath};
 use crate::server::{ScratchDir, ServerProcess, StopSignal};
+use crate::{Result, TestkitError};
 
 const HOST: &str = "127.0.0.1";
 const USER: &str = "watershed";
@@ -179,9 +179,11 @@ impl MariaDb {
 /// the socket works whoever we run as (`unix_socket` would only admit an OS
 /// user named root).
 fn install(binaries: &Binaries, dir: &Path, as_root: bool) -> Result<()> {
+    let tmp = private_tmp(dir)?;
     let mut cmd = Command::new(&binaries.install_db);
     cmd.arg("--no-defaults")
         .arg(format!("--datadir={}", dir.join("data").display()))
+        .arg(format!("--tmpdir={}", tmp.display()))
         .args([
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
@@ -195,14 +197,25 @@ fn install(binaries: &Binaries, dir: &Path, as_root: bool) -> Result<()> {
     process::run(&mut cmd, None).map(drop)
 }
 
+/// A temporary directory of the server's own: servers installing or
+/// running side by side in the shared /tmp were seen to lose each other's
+/// temporary tables ("Could not remove temporary table").
+fn private_tmp(dir: &Path) -> Result<PathBuf> {
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).map_err(|source| TestkitError::io("create", &tmp, source))?;
+    Ok(tmp)
+}
+
 /// Starts mariadbd on `port` and waits until it answers on its socket.
 fn launch(binaries: &Binaries, dir: &Path, port: u16, as_root: bool) -> Result<ServerProcess> {
     let log = dir.join("mariadb.err");
     let log_offset = process::log_len(&log);
     let socket = dir.join("mariadb.sock");
+    let tmp = private_tmp(dir)?;
     let mut cmd = Command::new(&binaries.server);
     cmd.arg("--no-defaults")
         .arg(format!("--datadir={}", dir.join("data").display()))
+        .arg(format!("--tmpdir={}", tmp.display()))
         .arg(format!("--socket={}", socket.display()))
         .arg(format!("--port={port}"))
         .arg(format!("--bind-address={HOST}"))

@@ -155,7 +155,9 @@ fn is_portable_literal(default: &str) -> bool {
     let is_string = default.len() >= 2
         && default.starts_with('\'')
         && default.ends_with('\'')
-        && !default[1..default.len() - 1].replace("''", "").contains('\'')
+        && !default[1..default.len() - 1]
+            .replace("''", "")
+            .contains('\'')
         && !default.contains('\\')
         && !default.contains("0000-00-00");
     is_number || is_string

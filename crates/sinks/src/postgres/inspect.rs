@@ -19,7 +19,7 @@ pub async fn connect(config: &PostgresConfig) -> Result<Client, SinkError> {
         .map_err(pg_err(|| format!("connect to {server}")))?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
-            tracing::debug!(error = %PostgresError::new(error), "postgres inspection connection ended");
+            tracing::warn!(error = %PostgresError::new(error), "postgres connection ended");
         }
     });
     Ok(client)

@@ -9,16 +9,17 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
 use watershed_events::{Change, ChangeOp, Event, Position, TableName, TableSchema};
 use watershed_schema::dialect::postgres::{qualified_name, quote_ident};
 
 use super::apply;
 use super::batch::{Pending, transactions};
 use super::catalog;
-use super::config::{PostgresConfig, describe};
+use super::config::PostgresConfig;
 use super::copy::TxInfo;
-use super::error::{PostgresError, pg_err};
+use super::error::pg_err;
+use super::inspect;
 use super::reduce::Reduced;
 use super::table::TableState;
 use crate::sink::{Sink, SinkError};
@@ -86,18 +87,7 @@ impl PostgresSink {
     }
 
     async fn connect(&self) -> Result<Session, SinkError> {
-        let config = self.config.connection()?;
-        let server = describe(&config);
-        let (client, connection) = config
-            .connect(NoTls)
-            .await
-            .map_err(pg_err(|| format!("connect to {server}")))?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                let error = PostgresError::new(error);
-                tracing::warn!(%error, "postgres sink connection ended");
-            }
-        });
+        let client = inspect::connect(&self.config).await?;
         client
             .batch_execute(SESSION_SETTINGS)
             .await
@@ -112,7 +102,7 @@ impl PostgresSink {
             ))
             .await
             .map_err(pg_err(|| "prepare the checkpoint statement"))?;
-        tracing::debug!(%server, "postgres sink connected");
+        tracing::debug!("postgres sink connected");
         Ok(Session {
             client,
             in_transaction: false,
