@@ -278,7 +278,7 @@ fn killed_pipelines_resume_and_converge() {
 
 #[test]
 fn snapshot_only_records_the_position_and_a_later_run_streams_from_it() {
-    let setup = Setup::new(", snapshot: only");
+    let setup = Setup::new(", snapshot: only, lag_alert_s: 1");
     let mut workload = Workload::new(3);
     setup.source(&workload.batch(200));
     let output = setup.run(&["run", "--listen", "127.0.0.1:0"]);
@@ -290,6 +290,19 @@ fn snapshot_only_records_the_position_and_a_later_run_streams_from_it() {
     let copied = setup.target_count("orders");
     assert!(copied > 0);
     setup.source(&workload.batch(50));
+    // Stopped with changes pending for longer than lag_alert_s: a warning.
+    std::thread::sleep(Duration::from_millis(1500));
+    let check = setup.run(&["check"]);
+    assert!(check.status.success(), "a warning does not fail check");
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    let lag = stdout
+        .lines()
+        .find(|l| l.contains("lag:"))
+        .expect("a lag line");
+    assert!(
+        lag.starts_with("warn") && lag.contains("more than lag_alert_s 1"),
+        "{lag}"
+    );
     let text = std::fs::read_to_string(&setup.file)
         .expect("read")
         .replace("snapshot: only", "snapshot: initial");

@@ -63,30 +63,34 @@ pub async fn check(config: &PipelineConfig) -> Vec<Check> {
     if let (SourceConfig::Mysql(mysql), SinkConfig::Postgres(postgres)) =
         (&config.source, &config.sink)
     {
-        checks.push(binlog_retention(mysql, postgres, &config.name).await);
+        checks.extend(binlog_checks(mysql, postgres, &config.name).await);
     }
     checks
 }
 
-/// The binlog the sink's checkpoint resumes from is still on the source.
-async fn binlog_retention(
+/// Checks of the source against the sink's checkpoint: the binlog it
+/// resumes from is still there, and (with `lag_alert_s`) how far behind it is.
+async fn binlog_checks(
     mysql: &watershed_sources::mysql::MysqlConfig,
     postgres: &watershed_sinks::postgres::PostgresConfig,
     pipeline: &str,
-) -> Check {
-    use watershed_sinks::postgres::{connect, stored_position};
-    let position = match connect(postgres).await {
-        Ok(client) => stored_position(&client, postgres, pipeline).await,
+) -> Vec<Check> {
+    use watershed_sinks::postgres::{connect, stored_checkpoint};
+    let checkpoint = match connect(postgres).await {
+        Ok(client) => stored_checkpoint(&client, postgres, pipeline).await,
         Err(e) => Err(e),
     };
-    match position {
-        Ok(position) => watershed_sources::mysql::retention(mysql, position.as_ref()).await,
-        Err(e) => Check::fail(
-            "binlog retention",
-            e.to_string(),
-            "make the sink reachable first",
-        ),
-    }
+    let (position, age) = match checkpoint {
+        Ok(Some((position, age))) => (Some(position), age),
+        Ok(None) => (None, 0.0),
+        Err(e) => {
+            let fix = "make the sink reachable first";
+            return vec![Check::fail("binlog retention", e.to_string(), fix)];
+        }
+    };
+    let mut checks = vec![watershed_sources::mysql::retention(mysql, position.as_ref()).await];
+    checks.extend(watershed_sources::mysql::lag(mysql, position.as_ref(), age).await);
+    checks
 }
 
 impl Source for AnySource {

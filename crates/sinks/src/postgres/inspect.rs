@@ -117,23 +117,45 @@ pub async fn stored_position(
     config: &PostgresConfig,
     pipeline: &str,
 ) -> Result<Option<Position>, SinkError> {
+    Ok(stored_checkpoint(client, config, pipeline)
+        .await?
+        .map(|(position, _)| position))
+}
+
+/// The stored checkpoint and how many seconds ago it was committed.
+pub async fn stored_checkpoint(
+    client: &Client,
+    config: &PostgresConfig,
+    pipeline: &str,
+) -> Result<Option<(Position, f64)>, SinkError> {
     let rows = query_text(
         client,
         &format!(
-            "SELECT position::text FROM {}._watershed_checkpoints WHERE pipeline = {}",
+            "SELECT position::text, extract(epoch FROM now() - committed_at)::float8::text \
+             FROM {}._watershed_checkpoints WHERE pipeline = {}",
             quote_ident(&config.schema),
             sql_literal(pipeline)
         ),
     )
     .await;
     let Ok(rows) = rows else { return Ok(None) };
-    first_cell(&rows)
-        .map(Position::from_json)
-        .transpose()
-        .map_err(|source| SinkError::Checkpoint {
-            location: format!("{}._watershed_checkpoints", config.schema),
-            source,
-        })
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let age = row
+        .get(1)
+        .cloned()
+        .flatten()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0.0);
+    let Some(json) = row.first().cloned().flatten() else {
+        return Ok(None);
+    };
+    let position = Position::from_json(&json).map_err(|source| SinkError::Checkpoint {
+        location: format!("{}._watershed_checkpoints", config.schema),
+        source,
+    })?;
+    Ok(Some((position, age)))
 }
 
 fn first_cell(rows: &[Vec<Option<String>>]) -> Option<&str> {

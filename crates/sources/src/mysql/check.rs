@@ -2,8 +2,8 @@
 //! per setting, privilege and table problem, each failure with its fix.
 //! Reads only; never registers as a replica.
 
-use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Row};
 use watershed_events::{Check, Position, TableName};
 
 use super::catalog::{list_tables, load_schemas};
@@ -261,4 +261,62 @@ pub async fn retention(config: &MysqlConfig, checkpoint: Option<&Position>) -> C
             "grant REPLICATION CLIENT (or BINLOG MONITOR on MariaDB)",
         ),
     }
+}
+
+/// `lag_alert_s` against the stored checkpoint: caught up when it is at the
+/// binlog's end; otherwise the lag is the time since the sink last
+/// committed, a warning past the threshold. `None` without `lag_alert_s`.
+pub async fn lag(
+    config: &MysqlConfig,
+    checkpoint: Option<&Position>,
+    seconds_since_commit: f64,
+) -> Option<Check> {
+    let alert = config.lag_alert_s?;
+    let name = "lag";
+    let Some(Position::MysqlFile(at)) = checkpoint else {
+        return Some(Check::ok(name, "not streaming yet: no lag to measure"));
+    };
+    let end = match connect(&config.url).await {
+        Ok(mut conn) => conn
+            .query_first::<Row, _>("SHOW MASTER STATUS")
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let end = match end {
+        Ok(Some(row)) => (
+            string_at(&row, 0).unwrap_or_default(),
+            string_at(&row, 1).unwrap_or_default(),
+        ),
+        Ok(None) => {
+            return Some(Check::fail(
+                name,
+                "the server reports no binlog",
+                "turn log_bin on",
+            ));
+        }
+        Err(e) => {
+            return Some(Check::fail(
+                name,
+                e,
+                "grant REPLICATION CLIENT (or BINLOG MONITOR)",
+            ));
+        }
+    };
+    if end.0 == at.file && end.1 == at.offset.to_string() {
+        return Some(Check::ok(name, "caught up with the binlog's end"));
+    }
+    let detail = format!(
+        "behind the binlog's end ({}:{}); the sink last committed {seconds_since_commit:.0} s ago",
+        end.0, end.1
+    );
+    Some(if seconds_since_commit > alert as f64 {
+        Check::warn(
+            name,
+            format!("{detail}, more than lag_alert_s {alert}"),
+            "check that the pipeline runs and that the sink keeps up (watershed_lag_seconds)",
+        )
+    } else {
+        Check::ok(name, detail)
+    })
 }

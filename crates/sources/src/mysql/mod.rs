@@ -28,7 +28,7 @@ mod temporal;
 mod text;
 mod wire;
 
-pub use check::{check, retention};
+pub use check::{check, lag, retention};
 pub use config::{MysqlConfig, SnapshotMode, redact_url};
 pub use error::MysqlError;
 pub use filter::TableFilter;
