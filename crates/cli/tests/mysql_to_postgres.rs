@@ -19,6 +19,19 @@ struct Setup {
     dwh: String,
 }
 
+/// The two tables the workload writes: `orders` and `customers`.
+fn create_shop_tables(maria: &MariaDb, shop: &str) {
+    maria
+        .sql(&format!(
+            "CREATE TABLE {shop}.orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL,
+               amount DECIMAL(10,2) NOT NULL, status VARCHAR(20) NOT NULL,
+               created_at DATETIME(6) NOT NULL, note VARCHAR(255));
+             CREATE TABLE {shop}.customers (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL,
+               email VARCHAR(200), balance DECIMAL(65,30));"
+        ))
+        .expect("create source tables");
+}
+
 fn server_id() -> u32 {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     6000 + (std::process::id() % 1000) * 10 + NEXT.fetch_add(1, Ordering::Relaxed)
@@ -30,15 +43,7 @@ impl Setup {
         let pg = Postgres::shared();
         let shop = maria.create_database("shop").expect("source database");
         let dwh = pg.create_database("dwh").expect("target database");
-        maria
-            .sql(&format!(
-                "CREATE TABLE {shop}.orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL,
-                   amount DECIMAL(10,2) NOT NULL, status VARCHAR(20) NOT NULL,
-                   created_at DATETIME(6) NOT NULL, note VARCHAR(255));
-                 CREATE TABLE {shop}.customers (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL,
-                   email VARCHAR(200), balance DECIMAL(65,30));"
-            ))
-            .expect("create source tables");
+        create_shop_tables(maria, &shop);
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("shop.yaml");
         let text = format!(
@@ -209,6 +214,16 @@ fn http_get(addr: &str, path: &str) -> String {
     response
 }
 
+/// Stops the pipeline with SIGTERM and expects a clean exit.
+fn stop_cleanly(child: Child) {
+    let output = stop(child);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn stop(mut child: Child) -> Output {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -242,12 +257,7 @@ fn snapshot_then_streaming_keeps_the_target_identical() {
         setup.source(&workload.batch(200));
     }
     setup.wait_verified(Duration::from_secs(60));
-    let output = stop(child);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    stop_cleanly(child);
 }
 
 #[test]
@@ -268,12 +278,7 @@ fn killed_pipelines_resume_and_converge() {
     let child = setup.spawn();
     setup.source(&workload.batch(100));
     setup.wait_verified(Duration::from_secs(90));
-    let output = stop(child);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    stop_cleanly(child);
 }
 
 #[test]
@@ -438,15 +443,7 @@ fn restarting_the_source_and_the_sink_servers_does_not_stop_the_pipeline() {
     let mut pg = Postgres::start().expect("start PostgreSQL");
     let shop = maria.create_database("shop").expect("db");
     let dwh = pg.create_database("dwh").expect("db");
-    maria
-        .sql(&format!(
-            "CREATE TABLE {shop}.orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL,
-               amount DECIMAL(10,2) NOT NULL, status VARCHAR(20) NOT NULL,
-               created_at DATETIME(6) NOT NULL, note VARCHAR(255));
-             CREATE TABLE {shop}.customers (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL,
-               email VARCHAR(200), balance DECIMAL(65,30));"
-        ))
-        .expect("tables");
+    create_shop_tables(&maria, &shop);
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("shop.yaml");
     std::fs::write(
@@ -507,12 +504,7 @@ fn restarting_the_source_and_the_sink_servers_does_not_stop_the_pipeline() {
         child.try_wait().expect("poll").is_none(),
         "the pipeline is still running"
     );
-    let output = stop(child);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    stop_cleanly(child);
 }
 
 #[test]
@@ -644,10 +636,5 @@ fn schema_changes_mid_stream_reach_the_target_in_order() {
         "3",
         "the truncate applied between the inserts"
     );
-    let output = stop(child);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    stop_cleanly(child);
 }
