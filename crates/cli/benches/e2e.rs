@@ -7,9 +7,12 @@
 //! `cargo bench -p watershed --bench e2e` (rows: `WATERSHED_BENCH_ROWS`,
 //! default 1,000,000).
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{shell, time};
 
 fn main() {
     let rows: u64 = std::env::var("WATERSHED_BENCH_ROWS")
@@ -103,20 +106,6 @@ fn sqlite_import(db: &Path, csv: &Path) {
         .expect("script");
     drop(child.stdin.take());
     assert!(child.wait().expect("sqlite3").success());
-}
-
-fn shell(command: &str) {
-    let status = Command::new("sh")
-        .args(["-c", command])
-        .status()
-        .expect("sh");
-    assert!(status.success(), "{command}");
-}
-
-fn time(work: impl FnOnce()) -> Duration {
-    let started = Instant::now();
-    work();
-    started.elapsed()
 }
 
 fn report(path: &str, rows: u64, elapsed: Duration, ceiling: Duration, peak_rss: u64) {

@@ -12,9 +12,12 @@
 //! `cargo bench -p watershed --bench mysql [snapshot|stream]`; rows:
 //! `WATERSHED_BENCH_ROWS` (default 1,000,000).
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{shell, time};
 
 use watershed_testkit::{MariaDb, Postgres};
 
@@ -255,25 +258,11 @@ fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn shell(command: &str) {
-    let status = Command::new("sh")
-        .args(["-c", command])
-        .status()
-        .expect("sh");
-    assert!(status.success(), "{command}");
-}
-
 fn shell_quiet(command: &str) {
     let _ = Command::new("sh")
         .args(["-c", command])
         .stdout(Stdio::null())
         .status();
-}
-
-fn time(work: impl FnOnce()) -> Duration {
-    let started = Instant::now();
-    work();
-    started.elapsed()
 }
 
 fn report(

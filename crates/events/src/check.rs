@@ -26,12 +26,7 @@ pub struct Check {
 
 impl Check {
     pub fn ok(name: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            status: CheckStatus::Ok,
-            detail: detail.into(),
-            fix: None,
-        }
+        Self::new(CheckStatus::Ok, name.into(), detail.into(), None)
     }
 
     pub fn warn(
@@ -39,13 +34,12 @@ impl Check {
         detail: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        let fix = Some(fix.into());
-        Self {
-            name: name.into(),
-            status: CheckStatus::Warn,
-            detail: detail.into(),
-            fix,
-        }
+        Self::new(
+            CheckStatus::Warn,
+            name.into(),
+            detail.into(),
+            Some(fix.into()),
+        )
     }
 
     pub fn fail(
@@ -53,11 +47,19 @@ impl Check {
         detail: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        let fix = Some(fix.into());
+        Self::new(
+            CheckStatus::Fail,
+            name.into(),
+            detail.into(),
+            Some(fix.into()),
+        )
+    }
+
+    fn new(status: CheckStatus, name: String, detail: String, fix: Option<String>) -> Self {
         Self {
-            name: name.into(),
-            status: CheckStatus::Fail,
-            detail: detail.into(),
+            name,
+            status,
+            detail,
             fix,
         }
     }
