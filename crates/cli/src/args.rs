@@ -39,6 +39,45 @@ pub struct GlobalArgs {
     pub json: bool,
 }
 
+/// `watershed table …`: what to do, to which table, of which pipeline.
+#[derive(Debug, Subcommand)]
+pub enum TableCommand {
+    /// Stop applying the table's changes; the others go on.
+    Pause(TableTarget),
+    /// Apply the table again; it is re-copied, since changes were skipped.
+    Resume(TableTarget),
+    /// Re-copy the table while streaming continues (DBLog watermarks).
+    Resync(TableTarget),
+}
+
+#[derive(Debug, Args)]
+pub struct TableTarget {
+    /// The pipeline file (YAML).
+    #[arg(short = 'c', long = "config")]
+    pub config: PathBuf,
+    /// The source table, as `schema.table`.
+    pub table: String,
+    /// The running pipeline's HTTP address (default: http:// + --listen).
+    #[arg(long)]
+    pub url: Option<String>,
+}
+
+impl TableCommand {
+    pub fn target(&self) -> &TableTarget {
+        match self {
+            TableCommand::Pause(t) | TableCommand::Resume(t) | TableCommand::Resync(t) => t,
+        }
+    }
+
+    pub fn word(&self) -> &'static str {
+        match self {
+            TableCommand::Pause(_) => "pause",
+            TableCommand::Resume(_) => "resume",
+            TableCommand::Resync(_) => "resync",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -72,6 +111,13 @@ pub enum Command {
         /// The pipeline file (YAML).
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
+    },
+    /// Act on one table of a running pipeline: pause it (its changes are
+    /// skipped), resume it (re-copied, since changes were skipped), or
+    /// resync it (re-copied in key chunks while streaming continues).
+    Table {
+        #[command(subcommand)]
+        command: TableCommand,
     },
     /// Parse and check a pipeline file, and print the resolved plan.
     Validate {

@@ -1,238 +1,18 @@
 //! MariaDB → PostgreSQL end to end, through the `watershed` binary and real
 //! servers from the testkit: snapshot, streaming, crashes, verify.
 
+#[path = "support/shop.rs"]
+mod shop;
 mod support;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
+
+use shop::{
+    Setup, Workload, create_shop_tables, free_addr, http_get, server_id, stop, stop_cleanly,
+};
 use support::{wait_until, watershed};
-
 use watershed_testkit::{MariaDb, Postgres};
-
-/// A source and a target database, and a pipeline file between them.
-struct Setup {
-    _dir: tempfile::TempDir,
-    file: PathBuf,
-    shop: String,
-    dwh: String,
-}
-
-/// The two tables the workload writes: `orders` and `customers`.
-fn create_shop_tables(maria: &MariaDb, shop: &str) {
-    maria
-        .sql(&format!(
-            "CREATE TABLE {shop}.orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL,
-               amount DECIMAL(10,2) NOT NULL, status VARCHAR(20) NOT NULL,
-               created_at DATETIME(6) NOT NULL, note VARCHAR(255));
-             CREATE TABLE {shop}.customers (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL,
-               email VARCHAR(200), balance DECIMAL(65,30));"
-        ))
-        .expect("create source tables");
-}
-
-fn server_id() -> u32 {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    6000 + (std::process::id() % 1000) * 10 + NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
-impl Setup {
-    fn new(extra_source_keys: &str) -> Self {
-        let maria = MariaDb::shared();
-        let pg = Postgres::shared();
-        let shop = maria.create_database("shop").expect("source database");
-        let dwh = pg.create_database("dwh").expect("target database");
-        create_shop_tables(maria, &shop);
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("shop.yaml");
-        let text = format!(
-            "name: shop\n\
-             source: {{ kind: mysql, url: \"{}\", server_id: {}, tables: [\"{shop}.*\"]{extra_source_keys} }}\n\
-             sink: {{ kind: postgres, url: \"{}\", schema: raw }}\n\
-             defaults: {{ batch: {{ max_rows: 500, max_delay_ms: 50 }} }}\n\
-             retry: {{ initial_backoff_ms: 100, max_backoff_ms: 1000 }}\n",
-            maria.url(""),
-            server_id(),
-            pg.url(&dwh)
-        );
-        std::fs::write(&file, text).expect("write pipeline");
-        Self {
-            _dir: dir,
-            file,
-            shop,
-            dwh,
-        }
-    }
-
-    fn config(&self) -> &str {
-        self.file.to_str().expect("utf-8 path")
-    }
-
-    fn spawn(&self) -> Child {
-        self.spawn_on("127.0.0.1:0")
-    }
-
-    fn spawn_on(&self, listen: &str) -> Child {
-        watershed()
-            .args(["run", "-c", self.config(), "--listen", listen])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn watershed")
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let mut all = vec![args[0], "-c", self.config()];
-        all.extend(&args[1..]);
-        watershed().args(all).output().expect("run watershed")
-    }
-
-    fn source(&self, sql: &str) {
-        MariaDb::shared()
-            .sql(&format!("USE {}; {sql}", self.shop))
-            .expect("source SQL");
-    }
-
-    fn target_count(&self, table: &str) -> i64 {
-        Postgres::shared()
-            .sql(&self.dwh, &format!("SELECT count(*) FROM raw.{table}"))
-            .ok()
-            .and_then(|out| out.trim().parse().ok())
-            .unwrap_or(-1)
-    }
-
-    /// Polls `watershed verify` until it passes.
-    fn wait_verified(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let output = self.run(&["verify"]);
-            if output.status.success() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "verify never passed:\n{}\n{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    }
-}
-
-/// A deterministic pseudo-random workload: inserts, updates (key updates
-/// among them) and deletes over both tables, some in multi-table
-/// transactions.
-struct Workload {
-    state: u64,
-    next_id: i64,
-}
-
-impl Workload {
-    fn new(seed: u64) -> Self {
-        Self {
-            state: seed,
-            next_id: 1,
-        }
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.state = self
-            .state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.state >> 33) % n
-    }
-
-    fn insert_order(&mut self) -> String {
-        let id = self.next_id;
-        self.next_id += 1;
-        let cents = self.below(1_000_000);
-        let status = ["new", "paid", "shipped", "cancelled"][self.below(4) as usize];
-        format!(
-            "INSERT INTO orders VALUES ({id}, {}, {}.{:02}, '{status}', '2024-01-{:02} 10:00:00.{:06}', {});",
-            self.below(500),
-            cents / 100,
-            cents % 100,
-            1 + self.below(28),
-            self.below(1_000_000),
-            if self.below(3) == 0 {
-                "NULL".to_owned()
-            } else {
-                format!("'note {id} 🚚'")
-            }
-        )
-    }
-
-    fn statement(&mut self) -> String {
-        let existing = self.next_id.max(2) - 1;
-        match self.below(10) {
-            0..=5 => self.insert_order(),
-            6 | 7 => format!(
-                "UPDATE orders SET status = 'paid', amount = amount + 1 WHERE id = {};",
-                1 + self.below(existing as u64)
-            ),
-            8 => format!(
-                "DELETE FROM orders WHERE id = {};",
-                1 + self.below(existing as u64)
-            ),
-            _ => {
-                let customer = self.below(200);
-                format!(
-                    "BEGIN; INSERT INTO customers VALUES ({customer}, 'c{customer}', NULL, 0.{customer:030}) \
-                     ON DUPLICATE KEY UPDATE balance = balance + 1; \
-                     UPDATE orders SET customer_id = {customer} WHERE id = {}; COMMIT;",
-                    1 + self.below(existing as u64)
-                )
-            }
-        }
-    }
-
-    fn batch(&mut self, statements: usize) -> String {
-        (0..statements)
-            .map(|_| self.statement())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").to_string()
-}
-
-/// The body of a plain HTTP/1.0 GET, or "" when nothing answers yet.
-fn http_get(addr: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
-        return String::new();
-    };
-    let _ = write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response
-}
-
-/// Stops the pipeline with SIGTERM and expects a clean exit.
-fn stop_cleanly(child: Child) {
-    let output = stop(child);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn stop(mut child: Child) -> Output {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let _ = child.stdin.take();
-    child.wait_with_output().expect("wait")
-}
 
 #[test]
 fn snapshot_then_streaming_keeps_the_target_identical() {
@@ -636,5 +416,256 @@ fn schema_changes_mid_stream_reach_the_target_in_order() {
         "3",
         "the truncate applied between the inserts"
     );
+
+    // Renamed columns keep their values; a dropped table goes.
+    setup.source(
+        "ALTER TABLE customers RENAME COLUMN tier TO level;
+         ALTER TABLE orders CHANGE note remark VARCHAR(255);
+         UPDATE customers SET level = 'bronze' WHERE id = 1002;
+         DROP TABLE later;",
+    );
+    setup.wait_verified(Duration::from_secs(60));
+    let kept = pg
+        .sql(
+            &setup.dwh,
+            "SELECT level FROM raw.customers WHERE id = 1001",
+        )
+        .expect("renamed column");
+    assert_eq!(kept.trim(), "gold", "the value moved with the rename");
+    assert_eq!(setup.target_count("later"), -1, "the dropped table is gone");
     stop_cleanly(child);
+}
+
+/// `/api/status`'s `tables` object, `{}` when every table is live.
+fn table_states(addr: &str) -> serde_json::Value {
+    let response = http_get(addr, "/api/status");
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str::<serde_json::Value>(body).unwrap_or_default()["tables"].clone()
+}
+
+fn table_command(setup: &Setup, action: &str, table: &str, addr: &str) -> std::process::Output {
+    let url = format!("http://{addr}");
+    watershed()
+        .args(["table", action, "-c", setup.config(), table, "--url", &url])
+        .output()
+        .expect("run watershed table")
+}
+
+fn source_count(setup: &Setup, table: &str) -> i64 {
+    MariaDb::shared()
+        .sql(&format!("SELECT count(*) FROM {}.{table}", setup.shop))
+        .ok()
+        .and_then(|out| out.trim().parse().ok())
+        .unwrap_or(-2)
+}
+
+#[test]
+fn a_table_the_sink_rejects_is_isolated_while_the_others_flow_and_resync_recovers_it() {
+    let setup = Setup::with(
+        "",
+        "tables: { SHOP.customers: { on_table_error: isolate } }\n",
+    );
+    let mut workload = Workload::new(11);
+    setup.source(&workload.batch(300));
+    let addr = free_addr();
+    let child = setup.spawn_on(&addr);
+    setup.wait_verified(Duration::from_secs(60));
+    // The target can no longer hold what the source writes.
+    Postgres::shared()
+        .sql(
+            &setup.dwh,
+            "ALTER TABLE raw.customers ALTER COLUMN name TYPE varchar(5)",
+        )
+        .expect("narrow the target");
+    setup.source(
+        "INSERT INTO customers VALUES (9001, 'a name far too long', NULL, 1) \
+         ON DUPLICATE KEY UPDATE name = VALUES(name);",
+    );
+    setup.source(&workload.batch(200));
+    let customers = format!("{}.customers", setup.shop);
+    wait_until("the isolation", Duration::from_secs(60), || {
+        table_states(&addr)[&customers]["state"] == "isolated"
+    });
+    // Orders keep flowing past the rejected customer change.
+    setup.source(&workload.batch(200));
+    wait_until("orders to catch up", Duration::from_secs(60), || {
+        setup.target_count("orders") == source_count(&setup, "orders")
+    });
+    let metrics = http_get(&addr, "/metrics");
+    assert!(
+        metrics.contains(&format!(
+            "watershed_table_state{{pipeline=\"shop\",table=\"{customers}\",state=\"isolated\"}} 1"
+        )),
+        "{metrics}"
+    );
+    let check = setup.run(&["check"]);
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains(&format!("table {customers}")))
+        .unwrap_or_else(|| panic!("a line for the isolated table:\n{stdout}"));
+    assert!(
+        line.starts_with("warn") && line.contains("resync"),
+        "{line}"
+    );
+
+    // The operator widens the target again and re-copies the table.
+    Postgres::shared()
+        .sql(
+            &setup.dwh,
+            "ALTER TABLE raw.customers ALTER COLUMN name TYPE varchar(100)",
+        )
+        .expect("widen the target");
+    let resync = table_command(&setup, "resync", &customers, &addr);
+    assert!(
+        resync.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resync.stderr)
+    );
+    setup.source(&workload.batch(100));
+    setup.wait_verified(Duration::from_secs(60));
+    wait_until("every table live", Duration::from_secs(30), || {
+        table_states(&addr) == serde_json::json!({})
+    });
+    stop_cleanly(child);
+}
+
+#[test]
+fn pause_skips_a_table_and_resume_recopies_it_while_writes_go_on() {
+    let setup = Setup::new(", chunk_rows: 40");
+    let mut workload = Workload::new(12);
+    setup.source(&workload.batch(600));
+    let addr = free_addr();
+    let child = setup.spawn_on(&addr);
+    setup.wait_verified(Duration::from_secs(60));
+    let orders = format!("{}.orders", setup.shop);
+    let paused = table_command(&setup, "pause", &orders, &addr);
+    assert!(
+        paused.status.success(),
+        "{}",
+        String::from_utf8_lossy(&paused.stderr)
+    );
+    wait_until("the pause", Duration::from_secs(30), || {
+        table_states(&addr)[&orders]["state"] == "paused"
+    });
+    let before = setup.target_count("orders");
+    setup.source(&workload.batch(300));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        setup.target_count("orders"),
+        before,
+        "a paused table is not applied"
+    );
+    let differs = setup.run(&["verify"]);
+    assert_eq!(differs.status.code(), Some(1));
+
+    // Resume while a writer keeps changing the table: the re-copy must
+    // converge with the changes made during it.
+    let writer = {
+        let shop = setup.shop.clone();
+        let mut workload = Workload::new(13);
+        workload.next_id = 100_000;
+        std::thread::spawn(move || {
+            for _ in 0..20 {
+                MariaDb::shared()
+                    .sql(&format!("USE {shop}; {}", workload.batch(30)))
+                    .expect("writer");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let resumed = table_command(&setup, "resume", &orders, &addr);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    writer.join().expect("writer thread");
+    setup.wait_verified(Duration::from_secs(90));
+    wait_until("every table live", Duration::from_secs(30), || {
+        table_states(&addr) == serde_json::json!({})
+    });
+    let unknown = table_command(&setup, "pause", "nosuch.table", &addr);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("not captured"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    stop_cleanly(child);
+}
+
+#[test]
+fn tables_added_to_the_filter_or_renamed_into_it_are_copied_alone() {
+    let setup = Setup::new("");
+    let shop = setup.shop.clone();
+    let text = std::fs::read_to_string(&setup.file).expect("read");
+    let only_orders = text.replace(&format!("[\"{shop}.*\"]"), &format!("[\"{shop}.orders\"]"));
+    std::fs::write(&setup.file, &only_orders).expect("write");
+    let mut workload = Workload::new(14);
+    setup.source(&workload.batch(300));
+    let child = setup.spawn();
+    setup.wait_verified(Duration::from_secs(60));
+    stop_cleanly(child);
+    assert_eq!(setup.target_count("customers"), -1, "not captured yet");
+
+    let widened = text.replace(
+        &format!("[\"{shop}.*\"]"),
+        &format!("[\"{shop}.*\", \"!{shop}.tmp_*\"]"),
+    );
+    std::fs::write(&setup.file, widened).expect("write");
+    let addr = free_addr();
+    let child = setup.spawn_on(&addr);
+    setup.wait_verified(Duration::from_secs(60));
+    let metrics = http_get(&addr, "/metrics");
+    assert!(
+        !metrics.contains(&format!("table=\"{shop}.orders\",op=\"insert\"")),
+        "orders were copied again:\n{metrics}"
+    );
+    setup.source(
+        "CREATE TABLE tmp_stage (id INT PRIMARY KEY, label VARCHAR(20));
+         INSERT INTO tmp_stage VALUES (1, 'one'), (2, 'two'), (3, 'three');
+         RENAME TABLE tmp_stage TO staged;",
+    );
+    wait_until("the renamed table", Duration::from_secs(60), || {
+        setup.target_count("staged") == 3
+    });
+    setup.wait_verified(Duration::from_secs(30));
+    stop_cleanly(child);
+}
+
+#[test]
+fn schema_change_policies_quarantine_one_table_and_freeze_stops() {
+    let setup = Setup::with(
+        "",
+        "tables: { SHOP.customers: { schema_changes: quarantine }, SHOP.orders: { schema_changes: freeze } }\n",
+    );
+    let mut workload = Workload::new(15);
+    setup.source(&workload.batch(200));
+    let addr = free_addr();
+    let child = setup.spawn_on(&addr);
+    setup.wait_verified(Duration::from_secs(60));
+    setup.source("ALTER TABLE customers ADD COLUMN vip BOOL NOT NULL DEFAULT 0;");
+    setup.source("INSERT INTO customers (id, name) VALUES (7001, 'after the change');");
+    let orders: Vec<String> = (0..50).map(|_| workload.insert_order()).collect();
+    setup.source(&orders.join("\n"));
+    let customers = format!("{}.customers", setup.shop);
+    wait_until("the quarantine", Duration::from_secs(60), || {
+        table_states(&addr)[&customers]["state"] == "isolated"
+    });
+    wait_until("orders to catch up", Duration::from_secs(60), || {
+        setup.target_count("orders") == source_count(&setup, "orders")
+    });
+    setup.source(
+        "ALTER TABLE orders ADD COLUMN coupon VARCHAR(10);
+         INSERT INTO orders (id, customer_id, amount, status, created_at)
+           VALUES (999999, 1, 1.00, 'new', '2024-01-01');",
+    );
+    let output = child.wait_with_output().expect("the pipeline stops");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("raw.orders") && stderr.contains("schema_changes"),
+        "{stderr}"
+    );
 }

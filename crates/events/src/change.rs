@@ -106,10 +106,41 @@ pub struct TxCommit {
     pub commit_time: Timestamp,
 }
 
-/// A table appeared or changed shape. Carries the new schema in full.
+/// A table appeared, changed shape or was dropped. Carries the new schema
+/// in full, and the columns renamed since the previous version (a target
+/// keeps their values under the new name rather than dropping and adding).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SchemaChange {
     pub table: Arc<TableSchema>,
+    pub renamed_columns: Vec<ColumnRename>,
+    /// The table was dropped (or renamed away): `table` is its last shape.
+    pub dropped: bool,
+}
+
+impl SchemaChange {
+    pub fn new(table: Arc<TableSchema>) -> Self {
+        Self {
+            table,
+            renamed_columns: Vec::new(),
+            dropped: false,
+        }
+    }
+
+    /// `table` was dropped.
+    pub fn dropped(table: Arc<TableSchema>) -> Self {
+        Self {
+            dropped: true,
+            ..Self::new(table)
+        }
+    }
+}
+
+/// A column that changed its name: `from` in the previous version is
+/// `to` in this one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnRename {
+    pub from: String,
+    pub to: String,
 }
 
 /// One element of a source's ordered stream.

@@ -4,6 +4,7 @@
 
 mod change;
 mod check;
+mod control;
 mod error;
 mod position;
 mod redact;
@@ -11,8 +12,9 @@ mod schema;
 mod temporal;
 mod value;
 
-pub use change::{Change, ChangeOp, Event, SchemaChange, TxBegin, TxCommit};
+pub use change::{Change, ChangeOp, ColumnRename, Event, SchemaChange, TxBegin, TxCommit};
 pub use check::{Check, CheckStatus};
+pub use control::{TableAction, TableControl};
 pub use error::RetryHint;
 pub use position::{
     MysqlBinlogPosition, MysqlKeyValue, MysqlSnapshotProgress, Position, PositionError,

@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::control::TableControl;
+
 #[derive(Debug, thiserror::Error)]
 #[error("unreadable checkpoint position `{text}`: {source}")]
 pub struct PositionError {
@@ -63,8 +65,9 @@ impl fmt::Display for Position {
     }
 }
 
-/// Where in a MySQL/MariaDB binlog a transaction ended.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Where in a MySQL/MariaDB binlog a transaction ended, and the state of
+/// the stream's per-table control at that point.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MysqlBinlogPosition {
     /// Binlog file name, e.g. `mysql-bin.000003`.
     pub file: String,
@@ -74,15 +77,37 @@ pub struct MysqlBinlogPosition {
     /// known. Resuming prefers it: it survives binlog file renames.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gtid_set: Option<String>,
+    /// Captured tables that are not applied live, by `schema.table`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tables: BTreeMap<String, TableControl>,
+    /// The `tables` filter the stream ran with. Opening with a filter that
+    /// captures more re-copies just the tables it adds; empty: unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<String>,
+}
+
+impl MysqlBinlogPosition {
+    /// The binlog coordinates alone, without the control state.
+    pub fn at(file: &str, offset: u64, gtid_set: Option<String>) -> Self {
+        Self {
+            file: file.to_owned(),
+            offset,
+            gtid_set,
+            ..Self::default()
+        }
+    }
 }
 
 impl fmt::Display for MysqlBinlogPosition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.file, self.offset)?;
-        match &self.gtid_set {
-            Some(gtid_set) => write!(f, " (gtid {gtid_set})"),
-            None => Ok(()),
+        if let Some(gtid_set) = &self.gtid_set {
+            write!(f, " (gtid {gtid_set})")?;
         }
+        for (table, control) in &self.tables {
+            write!(f, " [{table} {}]", control.name())?;
+        }
+        Ok(())
     }
 }
 
@@ -175,7 +200,7 @@ mod tests {
             Position::MysqlFile(MysqlBinlogPosition {
                 file: "mysql-bin.000003".into(),
                 offset: 1234,
-                gtid_set: None,
+                ..MysqlBinlogPosition::default()
             }),
             Position::PgLsn { lsn: 0x1_6B37_4D48 },
         ];
@@ -194,6 +219,7 @@ mod tests {
             file: "mysql-bin.000007".into(),
             offset: 4711,
             gtid_set: Some("0-1-30,1-2-5".into()),
+            ..MysqlBinlogPosition::default()
         }
     }
 

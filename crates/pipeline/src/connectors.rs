@@ -1,16 +1,18 @@
 //! From configured kinds to connectors: one enum per role, dispatched by
 //! `match`, so the runtime stays generic and the registry stays plain.
 
-use watershed_events::{Check, Event, Position};
+use std::sync::Arc;
+
+use watershed_events::{Check, Event, Position, TableAction, TableName};
 use watershed_sinks::jsonl::JsonlSink;
 use watershed_sinks::postgres::PostgresSink;
 use watershed_sinks::sqlite::SqliteSink;
 use watershed_sinks::{Sink, SinkError};
 use watershed_sources::generator::GeneratorSource;
 use watershed_sources::mysql::MysqlSource;
-use watershed_sources::{Source, SourceError};
+use watershed_sources::{ControlError, Source, SourceError};
 
-use crate::config::{PipelineConfig, SinkConfig, SourceConfig};
+use crate::config::{PipelineConfig, SchemaChanges, SinkConfig, SourceConfig};
 
 pub enum AnySource {
     Generator(GeneratorSource),
@@ -39,9 +41,31 @@ pub fn build_sink(config: &PipelineConfig) -> AnySink {
         }
         SinkConfig::Jsonl(jsonl) => AnySink::Jsonl(JsonlSink::new(jsonl.clone(), &config.name)),
         SinkConfig::Postgres(postgres) => {
-            AnySink::Postgres(PostgresSink::new(postgres.clone(), &config.name))
+            let mut sink = PostgresSink::new(postgres.clone(), &config.name);
+            if let Some(frozen) = frozen_tables(config) {
+                sink.freeze_shapes(frozen);
+            }
+            AnySink::Postgres(sink)
         }
     }
+}
+
+/// The tables whose `schema_changes` policy forbids altering the target,
+/// when any setting names such a policy.
+fn frozen_tables(config: &PipelineConfig) -> Option<watershed_sinks::postgres::FrozenTables> {
+    let settings = std::iter::once(&config.defaults)
+        .chain(config.schemas.values())
+        .chain(config.tables.values());
+    let any = settings
+        .filter_map(|s| s.schema_changes)
+        .any(|p| p != SchemaChanges::Evolve);
+    if !any {
+        return None;
+    }
+    let config = Arc::new(config.clone());
+    Some(Arc::new(move |table: &TableName| {
+        config.policy_for(table).schema_changes != SchemaChanges::Evolve
+    }))
 }
 
 /// Preflight checks of both ends: reachability, server settings,
@@ -89,8 +113,34 @@ async fn binlog_checks(
         }
     };
     let mut checks = vec![watershed_sources::mysql::retention(mysql, position.as_ref()).await];
+    checks.extend(table_state_checks(position.as_ref()));
     checks.extend(watershed_sources::mysql::lag(mysql, position.as_ref(), age).await);
     checks
+}
+
+/// One warning per table the checkpoint says is not applied live.
+fn table_state_checks(position: Option<&Position>) -> Vec<Check> {
+    let Some(Position::MysqlFile(position)) = position else {
+        return Vec::new();
+    };
+    position
+        .tables
+        .iter()
+        .map(|(table, state)| {
+            let fix = match state {
+                watershed_events::TableControl::Resyncing { .. } => {
+                    "none needed: it is being re-copied while streaming".to_owned()
+                }
+                watershed_events::TableControl::Paused => {
+                    format!("watershed table resume -c FILE {table}")
+                }
+                watershed_events::TableControl::Isolated { .. } => {
+                    format!("fix the cause, then: watershed table resync -c FILE {table}")
+                }
+            };
+            Check::warn(format!("table {table}"), state.to_string(), fix)
+        })
+        .collect()
 }
 
 impl Source for AnySource {
@@ -112,6 +162,17 @@ impl Source for AnySource {
         match self {
             AnySource::Generator(source) => source.ack(position).await,
             AnySource::Mysql(source) => source.ack(position).await,
+        }
+    }
+
+    async fn control(
+        &mut self,
+        table: &TableName,
+        action: TableAction,
+    ) -> Result<(), ControlError> {
+        match self {
+            AnySource::Generator(source) => source.control(table, action).await,
+            AnySource::Mysql(source) => source.control(table, action).await,
         }
     }
 }

@@ -19,6 +19,13 @@ pub enum PipelineError {
     Task(String),
     #[error("{0}")]
     Unsupported(String),
+    /// `on_table_error: isolate` asked for a table the source could not set aside.
+    #[error("{reason} (the table could not be isolated: {refused})")]
+    NotIsolated {
+        table: watershed_events::TableName,
+        reason: String,
+        refused: String,
+    },
 }
 
 impl PipelineError {
@@ -28,7 +35,8 @@ impl PipelineError {
             PipelineError::Sink(e) => e.retry_hint(),
             PipelineError::RetriesExhausted { .. }
             | PipelineError::Task(_)
-            | PipelineError::Unsupported(_) => RetryHint::Fatal,
+            | PipelineError::Unsupported(_)
+            | PipelineError::NotIsolated { .. } => RetryHint::Fatal,
         }
     }
 
@@ -40,6 +48,7 @@ impl PipelineError {
             PipelineError::RetriesExhausted { .. } => "retries_exhausted",
             PipelineError::Task(_) => "task",
             PipelineError::Unsupported(_) => "unsupported",
+            PipelineError::NotIsolated { .. } => "sink",
         }
     }
 }

@@ -19,6 +19,7 @@ pub const CHECKPOINT_AGE: &str = "watershed_checkpoint_age_seconds";
 pub const LAG: &str = "watershed_lag_seconds";
 pub const SNAPSHOT_ROWS: &str = "watershed_snapshot_rows";
 pub const SNAPSHOT_TABLES_DONE: &str = "watershed_snapshot_tables_done";
+pub const TABLE_STATE: &str = "watershed_table_state";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RowLabels {
@@ -41,6 +42,14 @@ pub struct TableLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TableStateLabels {
+    pub pipeline: String,
+    pub table: String,
+    /// `paused`, `isolated` or `resyncing`.
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ErrorLabels {
     pub pipeline: String,
     pub kind: String,
@@ -58,6 +67,7 @@ pub struct Metrics {
     lag: Family<PipelineLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     snapshot_rows: Family<TableLabels, Counter>,
     snapshot_tables_done: Family<PipelineLabels, Gauge>,
+    table_state: Family<TableStateLabels, Gauge>,
     /// Unix milliseconds of the last commit; 0 before the first.
     last_checkpoint_ms: AtomicI64,
 }
@@ -75,6 +85,7 @@ impl Metrics {
         let lag = Family::default();
         let snapshot_rows = Family::<TableLabels, Counter>::default();
         let snapshot_tables_done = Family::<PipelineLabels, Gauge>::default();
+        let table_state = Family::<TableStateLabels, Gauge>::default();
         registry.register(
             ROWS,
             "Rows read from the source (in) and committed to the sink (out)",
@@ -111,6 +122,11 @@ impl Metrics {
             "Tables the initial snapshot has copied completely",
             snapshot_tables_done.clone(),
         );
+        registry.register(
+            TABLE_STATE,
+            "1 for each captured table that is not applied live (paused, isolated, resyncing)",
+            table_state.clone(),
+        );
         Arc::new(Self {
             pipeline: pipeline.to_owned(),
             registry,
@@ -122,6 +138,7 @@ impl Metrics {
             lag,
             snapshot_rows,
             snapshot_tables_done,
+            table_state,
             last_checkpoint_ms: AtomicI64::new(0),
         })
     }
@@ -163,6 +180,23 @@ impl Metrics {
         self.snapshot_tables_done
             .get_or_create(&self.pipeline_labels())
             .set(tables_done as i64);
+    }
+
+    /// Sets the per-table states to exactly `states` (tables absent are
+    /// live again and leave the family).
+    pub fn table_states(
+        &self,
+        states: &std::collections::BTreeMap<String, watershed_events::TableControl>,
+    ) {
+        self.table_state.clear();
+        for (table, state) in states {
+            let labels = TableStateLabels {
+                pipeline: self.pipeline.clone(),
+                table: table.clone(),
+                state: state.name().to_owned(),
+            };
+            self.table_state.get_or_create(&labels).set(1);
+        }
     }
 
     pub fn error(&self, kind: &str) {

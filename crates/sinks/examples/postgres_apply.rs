@@ -106,12 +106,7 @@ async fn main() {
     let mut sink = PostgresSink::new(PostgresConfig::new(server.url(&db)), "bench");
     sink.open().await.expect("open");
     let table = orders();
-    let (events, position) = wrap(
-        0,
-        vec![Event::Schema(SchemaChange {
-            table: table.clone(),
-        })],
-    );
+    let (events, position) = wrap(0, vec![Event::Schema(SchemaChange::new(table.clone()))]);
     sink.write(&events).await.expect("schema");
     sink.flush(&position).await.expect("flush");
 

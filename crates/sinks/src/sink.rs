@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::path::PathBuf;
 
-use watershed_events::{Position, PositionError, RetryHint};
+use watershed_events::{Position, PositionError, RetryHint, TableName};
 
 /// Why a sink failed. Every variant names the file or table involved.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,21 @@ pub enum SinkError {
     },
     #[error("{0}")]
     Refused(String),
+    /// The source table's shape changed and its `schema_changes` policy
+    /// forbids changing the target.
+    #[error(
+        "table {table}: its shape changed in the source ({change}), and schema_changes forbids \
+         changing the target; apply the change to the target yourself, or set schema_changes: \
+         evolve, then restart"
+    )]
+    SchemaFrozen { table: String, change: String },
+    /// A failure that concerns one source table only: `on_table_error:
+    /// isolate` can set that table aside and keep the others flowing.
+    #[error("source table {table}: {source}")]
+    Table {
+        table: TableName,
+        source: Box<SinkError>,
+    },
 }
 
 impl SinkError {
@@ -63,7 +78,38 @@ impl SinkError {
                 RetryHint::Retryable
             }
             SinkError::Postgres { source, .. } => source.retry_hint(),
+            SinkError::Table { source, .. } => source.retry_hint(),
             _ => RetryHint::Fatal,
+        }
+    }
+
+    /// The source table a fatal failure concerns alone, if any.
+    pub fn source_table(&self) -> Option<&TableName> {
+        match self {
+            SinkError::Table { table, .. } if self.retry_hint() == RetryHint::Fatal => Some(table),
+            _ => None,
+        }
+    }
+
+    /// True when a `schema_changes` policy refused the failure's change.
+    pub fn is_frozen_schema(&self) -> bool {
+        match self {
+            SinkError::SchemaFrozen { .. } => true,
+            SinkError::Table { source, .. } => source.is_frozen_schema(),
+            _ => false,
+        }
+    }
+
+    /// Attributes a fatal failure to `table` (retryable ones concern the
+    /// connection, not the table, and stay as they are).
+    pub fn for_table(self, table: &TableName) -> Self {
+        match self {
+            SinkError::Table { .. } => self,
+            error if error.retry_hint() == RetryHint::Fatal => SinkError::Table {
+                table: table.clone(),
+                source: Box::new(error),
+            },
+            error => error,
         }
     }
 }

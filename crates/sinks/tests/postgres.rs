@@ -89,9 +89,7 @@ fn row(id: i64, name: &str) -> Row {
 }
 
 fn schema(table: &Arc<TableSchema>) -> Event {
-    Event::Schema(SchemaChange {
-        table: table.clone(),
-    })
+    Event::Schema(SchemaChange::new(table.clone()))
 }
 
 fn insert(table: &Arc<TableSchema>, row: Row) -> Event {

@@ -5,4 +5,4 @@ pub mod generator;
 pub mod mysql;
 mod source;
 
-pub use source::{Source, SourceError};
+pub use source::{ControlError, Source, SourceError};

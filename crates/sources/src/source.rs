@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use watershed_events::{Event, Position, RetryHint};
+use watershed_events::{Event, Position, RetryHint, TableAction, TableName};
 
 use crate::mysql::MysqlError;
 
@@ -36,6 +36,15 @@ impl SourceError {
     }
 }
 
+/// Why a per-table request was not taken. The pipeline goes on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    #[error("this kind of source has no per-table control (pause, resume, resync, isolate)")]
+    Unsupported,
+    #[error("{0}")]
+    Refused(String),
+}
+
 /// A source produces an ordered stream of transactions.
 ///
 /// Contract:
@@ -62,5 +71,18 @@ pub trait Source: Send {
     fn ack(&mut self, position: &Position) -> impl Future<Output = Result<(), SourceError>> + Send {
         let _ = position;
         async { Ok(()) }
+    }
+
+    /// Asks for `action` on one table (pause, resume, resync, isolate).
+    /// Accepted requests take effect at the next transaction boundary and
+    /// reach the sink as transactions of their own, so that the table's
+    /// state is checkpointed with the data.
+    fn control(
+        &mut self,
+        table: &TableName,
+        action: TableAction,
+    ) -> impl Future<Output = Result<(), ControlError>> + Send {
+        let _ = (table, action);
+        async { Err(ControlError::Unsupported) }
     }
 }

@@ -443,11 +443,13 @@ async fn a_purged_binlog_position_fails_with_the_remedy() {
             file: "mysql-bin.000001".into(),
             offset: 4,
             gtid_set: None,
+            ..MysqlBinlogPosition::default()
         },
         MysqlBinlogPosition {
             file: "mysql-bin.000001".into(),
             offset: 4,
             gtid_set: Some("0-1-1".into()),
+            ..MysqlBinlogPosition::default()
         },
     ];
     for position in positions {

@@ -5,6 +5,7 @@ mod check;
 mod demo;
 mod pipeline;
 mod run;
+mod table;
 mod validate;
 mod verify;
 
@@ -17,6 +18,17 @@ pub async fn dispatch(cli: Cli, run_id: String) -> Result<(), Failure> {
         Command::Check { config } => check::check(&config, &cli.global).await,
         Command::Verify { config } => verify::verify(&config, &cli.global).await,
         Command::Validate { config } => validate::validate(&config, &cli.global),
+        Command::Table { command } => {
+            let target = command.target();
+            table::table(
+                &command,
+                &target.config,
+                &target.table,
+                target.url.as_deref(),
+                &cli.global,
+            )
+            .await
+        }
         Command::Demo {
             duration,
             rate,

@@ -52,6 +52,44 @@ pub enum SinkConfig {
 pub struct TableSettings {
     #[serde(default)]
     pub batch: BatchOverrides,
+    /// What happens when the sink rejects the table's changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_table_error: Option<OnTableError>,
+    /// What happens when the table's shape changes in the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_changes: Option<SchemaChanges>,
+}
+
+/// `on_table_error:` what a change the sink rejects does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnTableError {
+    /// Stop the pipeline with the error; the position is kept.
+    #[default]
+    Stop,
+    /// Put the table in an error state and keep the other tables flowing;
+    /// `watershed table resync` brings it back.
+    Isolate,
+}
+
+/// `schema_changes:` what a change of the table's shape does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaChanges {
+    /// Apply it to the target, in order with the rows around it.
+    #[default]
+    Evolve,
+    /// Stop with a clear error before the target changes.
+    Freeze,
+    /// Isolate the table (as `on_table_error: isolate` does).
+    Quarantine,
+}
+
+/// The error and schema-change policies of one table, resolved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TablePolicy {
+    pub on_table_error: OnTableError,
+    pub schema_changes: SchemaChanges,
 }
 
 /// `batch:` keys as written; `None` means "not set here".
@@ -156,6 +194,27 @@ impl PipelineConfig {
             settings = settings.apply(&own.batch);
         }
         settings
+    }
+
+    /// The error and schema-change policies of one table; the nearest
+    /// setting wins, as for `batch_for`.
+    pub fn policy_for(&self, table: &TableName) -> TablePolicy {
+        let schema = table.schema.as_ref().and_then(|s| self.schemas.get(s));
+        let own = self.tables.get(&table.to_string());
+        let levels: Vec<&TableSettings> = [own, schema, Some(&self.defaults)]
+            .into_iter()
+            .flatten()
+            .collect();
+        TablePolicy {
+            on_table_error: levels
+                .iter()
+                .find_map(|s| s.on_table_error)
+                .unwrap_or_default(),
+            schema_changes: levels
+                .iter()
+                .find_map(|s| s.schema_changes)
+                .unwrap_or_default(),
+        }
     }
 
     /// The bounds for the pipeline as a whole (tables not yet seen).

@@ -3,6 +3,7 @@
 
 mod batcher;
 mod channel;
+mod control;
 mod progress;
 mod retry;
 mod run;
@@ -10,6 +11,7 @@ mod shutdown;
 
 pub use batcher::Batcher;
 pub use channel::{Chunk, ChunkReceiver, ChunkSender, bounded};
+pub use control::TableControls;
 pub use progress::Progress;
 pub use retry::backoff;
 pub use run::{RunOptions, RunSummary, run};

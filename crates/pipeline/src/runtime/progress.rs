@@ -1,6 +1,9 @@
-//! Live counters for progress lines, `/ready` and the final summary.
+//! Live counters for progress lines, `/ready` and the final summary, and
+//! the per-table control desk that the HTTP API shares with the run.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use super::control::TableControls;
 
 #[derive(Debug, Default)]
 pub struct Progress {
@@ -10,6 +13,7 @@ pub struct Progress {
     ready: AtomicBool,
     /// Lag of the newest committed batch, in milliseconds.
     lag_ms: AtomicU64,
+    tables: TableControls,
 }
 
 impl Progress {
@@ -47,6 +51,11 @@ impl Progress {
     pub(crate) fn committed(&self, rows: u64) {
         self.rows_committed.fetch_add(rows, Ordering::Relaxed);
         self.batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Per-table requests and states.
+    pub fn tables(&self) -> &TableControls {
+        &self.tables
     }
 
     pub fn set_ready(&self, ready: bool) {

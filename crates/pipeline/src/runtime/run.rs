@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
-use watershed_events::{Event, Position, RetryHint};
+use watershed_events::{Event, Position, RetryHint, TableAction, TableName};
 use watershed_sinks::{Sink, SinkError};
 use watershed_sources::{Source, SourceError};
 
@@ -18,7 +18,7 @@ use super::channel::{ChunkReceiver, ChunkSender, bounded};
 use super::progress::Progress;
 use super::retry::backoff;
 use super::shutdown::{Shutdown, ShutdownTrigger};
-use crate::config::PipelineConfig;
+use crate::config::{OnTableError, PipelineConfig, SchemaChanges};
 use crate::error::PipelineError;
 use crate::metrics::Metrics;
 
@@ -60,9 +60,13 @@ where
     let jitter_seed = u64::from(std::process::id()) ^ clock.map_or(0, |d| d.subsec_nanos().into());
     let mut failures = 0;
     let mut position = None;
+    // Tables to isolate when the next attempt opens, and those isolated
+    // since the last progress (a table is not isolated twice in a row).
+    let mut isolate: Vec<(TableName, String)> = Vec::new();
+    let mut isolated: Vec<TableName> = Vec::new();
     loop {
         let batches_before = options.progress.batches();
-        let (returned, outcome) = attempt(source, sink, &config, &options).await;
+        let (returned, outcome) = attempt(source, sink, &config, &options, &mut isolate).await;
         source = returned.ok_or_else(|| PipelineError::Task("the source task panicked".into()))?;
         options.progress.set_ready(false);
         let error = match outcome {
@@ -78,6 +82,15 @@ where
         options.metrics.error(error.kind());
         if options.progress.batches() > batches_before {
             failures = 0;
+            isolated.clear();
+        }
+        if let Some((table, reason)) = isolation(&error, &config)
+            && !isolated.contains(&table)
+        {
+            tracing::warn!(table = %table, error = %error, "isolating the table; the others go on from the last checkpoint");
+            isolated.push(table.clone());
+            isolate.push((table, reason));
+            continue;
         }
         failures += 1;
         if error.retry_hint() == RetryHint::Fatal {
@@ -115,6 +128,23 @@ fn summary(
     }
 }
 
+/// The table a failure should set aside, by the table's policies: a
+/// refused schema change under `schema_changes: quarantine`, any other
+/// table-attributed failure under `on_table_error: isolate`.
+fn isolation(error: &PipelineError, config: &PipelineConfig) -> Option<(TableName, String)> {
+    let PipelineError::Sink(sink) = error else {
+        return None;
+    };
+    let table = sink.source_table()?;
+    let policy = config.policy_for(table);
+    let isolates = if sink.is_frozen_schema() {
+        policy.schema_changes == SchemaChanges::Quarantine
+    } else {
+        policy.on_table_error == OnTableError::Isolate
+    };
+    isolates.then(|| (table.clone(), sink.to_string()))
+}
+
 type AttemptResult = Result<Option<Position>, (PipelineError, Option<Position>)>;
 
 /// One attempt: open both ends, stream until done, then hand the source back.
@@ -123,6 +153,7 @@ async fn attempt<S, K>(
     sink: &mut K,
     config: &Arc<PipelineConfig>,
     options: &RunOptions,
+    isolate: &mut Vec<(TableName, String)>,
 ) -> (Option<S>, AttemptResult)
 where
     S: Source + 'static,
@@ -131,6 +162,18 @@ where
     let opened = async {
         let resume = sink.open().await?;
         source.open(resume.as_ref()).await?;
+        for (table, reason) in isolate.drain(..) {
+            let action = TableAction::Isolate {
+                reason: reason.clone(),
+            };
+            if let Err(refused) = source.control(&table, action).await {
+                return Err(PipelineError::NotIsolated {
+                    table,
+                    reason,
+                    refused: refused.to_string(),
+                });
+            }
+        }
         Ok::<_, PipelineError>(resume)
     }
     .await;
@@ -191,6 +234,7 @@ async fn read_source<S: Source>(
     let mut shutdown = options.shutdown.clone();
     let result = async {
         loop {
+            options.progress.tables().serve(&mut source).await;
             let chunk = tokio::select! {
                 biased;
                 _ = stopped.wait() => return Ok(()),
@@ -288,6 +332,11 @@ async fn commit<K: Sink>(
     let rows = count_rows(&events, &options.metrics, "out");
     count_snapshot_rows(&events, &options.metrics);
     options.progress.committed(rows);
+    if options.progress.tables().committed(&position) {
+        options
+            .metrics
+            .table_states(&options.progress.tables().states());
+    }
     tracing::debug!(rows, position = %position, "batch committed");
     acks.send_replace(Some(position.clone()));
     *last = Some(position);

@@ -24,4 +24,4 @@ mod temporal;
 pub use config::{DeleteMode, PostgresConfig};
 pub use error::PostgresError;
 pub use inspect::{check, connect, query_text, stored_checkpoint, stored_position};
-pub use sink::PostgresSink;
+pub use sink::{FrozenTables, PostgresSink};

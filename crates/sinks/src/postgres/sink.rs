@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio_postgres::{Client, Statement};
-use watershed_events::{Change, ChangeOp, Event, Position, TableName, TableSchema};
+use watershed_events::{Change, ChangeOp, Event, Position, SchemaChange, TableName, TableSchema};
 use watershed_schema::dialect::postgres::{qualified_name, quote_ident};
 
 use super::apply;
@@ -21,7 +21,7 @@ use super::copy::TxInfo;
 use super::error::pg_err;
 use super::inspect;
 use super::reduce::Reduced;
-use super::table::TableState;
+use super::table::{self, TableState};
 use crate::sink::{Sink, SinkError};
 
 const CHECKPOINTS: &str = "_watershed_checkpoints";
@@ -46,7 +46,12 @@ pub struct PostgresSink {
     /// (metadata columns only).
     unpositioned: Vec<TableName>,
     nulled_values: u64,
+    /// Tables whose target shape must not change (`schema_changes`).
+    frozen: Option<FrozenTables>,
 }
+
+/// Says which source tables' target shapes the sink must leave alone.
+pub type FrozenTables = Arc<dyn Fn(&TableName) -> bool + Send + Sync>;
 
 /// A connection and what was prepared on it.
 struct Session {
@@ -67,7 +72,15 @@ impl PostgresSink {
             next_staging: 0,
             unpositioned: Vec::new(),
             nulled_values: 0,
+            frozen: None,
         }
+    }
+
+    /// Refuses to alter the targets of the tables `frozen` names: a shape
+    /// change of theirs fails with [`SinkError::SchemaFrozen`]. Creating a
+    /// missing target is still allowed.
+    pub fn freeze_shapes(&mut self, frozen: FrozenTables) {
+        self.frozen = Some(frozen);
     }
 
     /// Values written as NULL because PostgreSQL cannot hold them (MySQL
@@ -183,18 +196,33 @@ impl PostgresSink {
                     tx += 1;
                 }
                 Event::Schema(change) => {
-                    self.apply_pending_of(&mut pending, &change.table.name, &txs)
-                        .await?;
-                    self.table_state(&change.table).await?;
+                    let name = &change.table.name;
+                    self.apply_pending_of(&mut pending, name, &txs).await?;
+                    if change.dropped {
+                        self.drop_table(&change.table)
+                            .await
+                            .map_err(|e| e.for_table(name))?;
+                        continue;
+                    }
+                    self.rename_columns(change)
+                        .await
+                        .map_err(|e| e.for_table(name))?;
+                    self.table_state(&change.table)
+                        .await
+                        .map_err(|e| e.for_table(name))?;
                 }
                 Event::Change(change) if change.op == ChangeOp::Truncate => {
-                    self.apply_pending_of(&mut pending, &change.table.name, &txs)
-                        .await?;
-                    self.truncate(&change.table, txs.get(tx)).await?;
+                    let name = &change.table.name;
+                    self.apply_pending_of(&mut pending, name, &txs).await?;
+                    self.truncate(&change.table, txs.get(tx))
+                        .await
+                        .map_err(|e| e.for_table(name))?;
                 }
                 Event::Change(change) => {
                     let at = self.pending_slot(&mut pending, change, &txs).await?;
-                    pending[at].push(change, tx as u32)?;
+                    pending[at]
+                        .push(change, tx as u32)
+                        .map_err(|e| e.for_table(&change.table.name))?;
                 }
             }
         }
@@ -245,6 +273,13 @@ impl PostgresSink {
     }
 
     async fn apply(&mut self, pending: Pending<'_>, txs: &[TxInfo]) -> Result<(), SinkError> {
+        let name = pending.schema.name.clone();
+        self.apply_table(pending, txs)
+            .await
+            .map_err(|e| e.for_table(&name))
+    }
+
+    async fn apply_table(&mut self, pending: Pending<'_>, txs: &[TxInfo]) -> Result<(), SinkError> {
         if pending.reduced.is_empty() {
             return Ok(());
         }
@@ -287,9 +322,40 @@ impl PostgresSink {
         if let Some(old) = self.tables.remove(&schema.name) {
             old.drop_staging(client).await?;
         }
-        let state = TableState::prepare(client, &self.config, schema, staging).await?;
+        let may_alter = self.may_alter(&schema.name);
+        let state = TableState::prepare(client, &self.config, schema, staging, may_alter).await?;
         self.tables.insert(schema.name.clone(), state);
         Ok(())
+    }
+
+    fn may_alter(&self, table: &TableName) -> bool {
+        self.frozen.as_ref().is_none_or(|frozen| !frozen(table))
+    }
+
+    /// The source dropped the table: so does the target.
+    async fn drop_table(&mut self, schema: &TableSchema) -> Result<(), SinkError> {
+        let may_alter = self.may_alter(&schema.name);
+        let client = &self.session.as_ref().ok_or_else(not_open)?.client;
+        if let Some(old) = self.tables.remove(&schema.name) {
+            old.drop_staging(client).await?;
+        }
+        table::drop_target(client, &self.config, schema, may_alter).await
+    }
+
+    async fn rename_columns(&mut self, change: &SchemaChange) -> Result<(), SinkError> {
+        if change.renamed_columns.is_empty() {
+            return Ok(());
+        }
+        let may_alter = self.may_alter(&change.table.name);
+        let client = &self.session.as_ref().ok_or_else(not_open)?.client;
+        table::rename_columns(
+            client,
+            &self.config,
+            &change.table,
+            &change.renamed_columns,
+            may_alter,
+        )
+        .await
     }
 
     async fn truncate(

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use tokio_postgres::{Client, Statement};
-use watershed_events::{Column, LogicalType, TableSchema};
+use watershed_events::{Column, ColumnRename, LogicalType, TableSchema};
 use watershed_schema::dialect::postgres::{
     add_column, column_type, create_table, qualified_name, quote_ident, type_holds, widens,
 };
@@ -84,10 +84,11 @@ impl TableState {
         config: &PostgresConfig,
         schema: &TableSchema,
         staging: String,
+        may_alter: bool,
     ) -> Result<Self, SinkError> {
         let target = target_of(config, schema)?;
         let wanted = wanted_columns(schema, config);
-        let live = reconcile(client, &target, schema, &wanted).await?;
+        let live = reconcile(client, &target, schema, &wanted, may_alter).await?;
         check_primary_key(client, &target, schema).await?;
         let key = schema.primary_key_indices();
         let layout = layout(&target, schema, &wanted, &live)?;
@@ -124,6 +125,77 @@ impl TableState {
                 format!("drop the staging table of {}", self.target)
             }))
     }
+}
+
+/// Renames target columns the source renamed, so that their values stay;
+/// a rename already made (a replay after a crash) is skipped.
+pub(crate) async fn rename_columns(
+    client: &Client,
+    config: &PostgresConfig,
+    schema: &TableSchema,
+    renames: &[ColumnRename],
+    may_alter: bool,
+) -> Result<(), SinkError> {
+    let target = target_of(config, schema)?;
+    let live = catalog::columns(client, &target).await?;
+    let due: Vec<&ColumnRename> = renames
+        .iter()
+        .filter(|r| live.contains_key(&r.from) && !live.contains_key(&r.to))
+        .collect();
+    if due.is_empty() {
+        return Ok(());
+    }
+    let statements: Vec<String> = due
+        .iter()
+        .map(|r| {
+            format!(
+                "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                qualified_name(&target.schema, &target.table),
+                quote_ident(&r.from),
+                quote_ident(&r.to)
+            )
+        })
+        .collect();
+    if !may_alter {
+        return Err(SinkError::SchemaFrozen {
+            table: target.to_string(),
+            change: format!("the target would need: {}", statements.join("; ")),
+        });
+    }
+    for statement in &statements {
+        client
+            .batch_execute(statement)
+            .await
+            .map_err(pg_err(|| format!("rename a column of {target}")))?;
+    }
+    tracing::info!(table = %target, columns = due.len(), "target columns renamed");
+    Ok(())
+}
+
+/// Drops the target table of a table the source dropped.
+pub(crate) async fn drop_target(
+    client: &Client,
+    config: &PostgresConfig,
+    schema: &TableSchema,
+    may_alter: bool,
+) -> Result<(), SinkError> {
+    let target = target_of(config, schema)?;
+    let statement = format!(
+        "DROP TABLE IF EXISTS {}",
+        qualified_name(&target.schema, &target.table)
+    );
+    if !may_alter {
+        return Err(SinkError::SchemaFrozen {
+            table: target.to_string(),
+            change: format!("the source dropped the table; the target would need: {statement}"),
+        });
+    }
+    client
+        .batch_execute(&statement)
+        .await
+        .map_err(pg_err(|| format!("drop table {target}")))?;
+    tracing::info!(table = %target, "target table dropped");
+    Ok(())
 }
 
 fn target_of(config: &PostgresConfig, schema: &TableSchema) -> Result<Target, SinkError> {
@@ -164,6 +236,7 @@ async fn reconcile(
     target: &Target,
     schema: &TableSchema,
     wanted: &[Column],
+    may_alter: bool,
 ) -> Result<HashMap<String, LiveColumn>, SinkError> {
     let live = catalog::columns(client, target).await?;
     let ddl: Vec<String> = if live.is_empty() {
@@ -183,6 +256,12 @@ async fn reconcile(
     };
     if ddl.is_empty() {
         return Ok(live);
+    }
+    if !may_alter && !live.is_empty() {
+        return Err(SinkError::SchemaFrozen {
+            table: target.to_string(),
+            change: format!("the target would need: {}", ddl.join("; ")),
+        });
     }
     for statement in &ddl {
         client

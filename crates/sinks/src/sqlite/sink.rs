@@ -6,7 +6,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
-use watershed_events::{Change, ChangeOp, Check, Event, Position, TableName, TableSchema, Value};
+use watershed_events::{
+    Change, ChangeOp, Check, Event, Position, SchemaChange, TableName, TableSchema, Value,
+};
 
 use super::config::SqliteConfig;
 use super::sql::{self, Param, quote, table_name};
@@ -114,7 +116,7 @@ impl SqliteSink {
         while let Some(first) = rest.first() {
             match first {
                 Event::Schema(change) => {
-                    self.ensure_table(&change.table)?;
+                    self.apply_schema_change(change)?;
                     rest = &rest[1..];
                 }
                 Event::Change(change) if change.op == ChangeOp::Insert => {
@@ -130,6 +132,34 @@ impl SqliteSink {
             }
         }
         Ok(())
+    }
+
+    /// Drops, renames columns of, or creates and extends the table.
+    fn apply_schema_change(&mut self, change: &SchemaChange) -> Result<(), SinkError> {
+        let table = table_name(&change.table);
+        if change.dropped {
+            self.prepared_tables
+                .retain(|(name, _)| *name != change.table.name);
+            return self
+                .connection()?
+                .execute_batch(&format!("DROP TABLE IF EXISTS {}", quote(&table)))
+                .map_err(sqlite_err(format!("drop table {table}")));
+        }
+        let conn = self.connection()?;
+        let existing = existing_columns(conn, &table)?;
+        for rename in &change.renamed_columns {
+            if existing.contains(&rename.from) && !existing.contains(&rename.to) {
+                let ddl = format!(
+                    "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                    quote(&table),
+                    quote(&rename.from),
+                    quote(&rename.to)
+                );
+                conn.execute_batch(&ddl)
+                    .map_err(sqlite_err(format!("alter table {table}")))?;
+            }
+        }
+        self.ensure_table(&change.table)
     }
 
     /// Creates the table, or adds the columns a newer schema brought.

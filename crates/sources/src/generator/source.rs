@@ -98,9 +98,7 @@ impl Source for GeneratorSource {
         }
         let mut events = Vec::with_capacity(n as usize + 3);
         if !self.schema_sent {
-            events.push(Event::Schema(SchemaChange {
-                table: self.table.clone(),
-            }));
+            events.push(Event::Schema(SchemaChange::new(self.table.clone())));
             self.schema_sent = true;
         }
         events.push(Event::Begin(TxBegin { commit_time: None }));

@@ -92,7 +92,7 @@ impl RowReader {
     }
 
     /// The row's primary key as checkpoint values.
-    pub(crate) fn key_of(&self, row: &Row) -> Option<Vec<MysqlKeyValue>> {
+    pub(crate) fn key_of(&self, row: &[Value]) -> Option<Vec<MysqlKeyValue>> {
         self.key
             .iter()
             .map(|&i| key_value(row.get(i)?, &self.kinds[i]))

@@ -145,6 +145,7 @@ pub(crate) async fn binlog_end(
         file,
         offset,
         gtid_set,
+        ..MysqlBinlogPosition::default()
     })
 }
 

@@ -97,6 +97,13 @@ impl SnapshotCopy {
         })
     }
 
+    /// Records `patterns` (the configured `tables`) in the handover
+    /// position, so that a later run can tell which tables it adds.
+    pub(crate) fn recording_filter(mut self, patterns: Vec<String>) -> Self {
+        self.progress.handover.filter = patterns;
+        self
+    }
+
     /// Where streaming starts after the copy.
     pub(crate) fn handover(&self) -> &MysqlBinlogPosition {
         &self.progress.handover
@@ -124,9 +131,7 @@ impl SnapshotCopy {
             };
             match msg {
                 CopyMsg::Table(schema) => {
-                    events.push(Event::Schema(SchemaChange {
-                        table: schema.clone(),
-                    }));
+                    events.push(Event::Schema(SchemaChange::new(schema.clone())));
                     self.table = Some(schema);
                 }
                 CopyMsg::Rows {

@@ -4,7 +4,7 @@
 //! statements this reader does not know) is [`Statement::Other`]: the
 //! stream skips it.
 
-use watershed_events::TableName;
+use watershed_events::{ColumnRename, TableName};
 
 /// What a QUERY event's statement does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,9 @@ pub(crate) enum Statement {
     Ddl {
         changed: Vec<TableName>,
         gone: Vec<TableName>,
+        /// Columns an `ALTER TABLE` renamed (`RENAME COLUMN a TO b`,
+        /// `CHANGE a b …`), in statement order.
+        renamed_columns: Vec<ColumnRename>,
     },
     Other,
 }
@@ -176,13 +179,30 @@ impl Parser<'_> {
         let table = self.table_name()?;
         // `ALTER TABLE a …, RENAME [TO|AS] b` moves the table.
         let mut depth = 0usize;
+        let mut renamed_columns = Vec::new();
         while let Some(token) = self.peek().cloned() {
             self.at += 1;
             match token {
                 Token::Punct('(') => depth += 1,
                 Token::Punct(')') => depth = depth.saturating_sub(1),
+                t if depth == 0 && t.is("CHANGE") => {
+                    self.eat("COLUMN");
+                    self.skip_words(&["IF", "EXISTS"]);
+                    let from = self.identifier()?;
+                    let to = self.identifier()?;
+                    if from != to {
+                        renamed_columns.push(ColumnRename { from, to });
+                    }
+                }
                 t if depth == 0 && t.is("RENAME") => {
-                    if self.eat("COLUMN") || self.eat("INDEX") || self.eat("KEY") {
+                    if self.eat("COLUMN") {
+                        let from = self.identifier()?;
+                        self.eat("TO").then_some(())?;
+                        let to = self.identifier()?;
+                        renamed_columns.push(ColumnRename { from, to });
+                        continue;
+                    }
+                    if self.eat("INDEX") || self.eat("KEY") {
                         continue;
                     }
                     self.eat("TO");
@@ -191,12 +211,17 @@ impl Parser<'_> {
                     return Some(Statement::Ddl {
                         changed: vec![to],
                         gone: vec![table],
+                        renamed_columns,
                     });
                 }
                 _ => {}
             }
         }
-        Some(changed(vec![table]))
+        Some(Statement::Ddl {
+            changed: vec![table],
+            gone: Vec::new(),
+            renamed_columns,
+        })
     }
 
     fn drop(&mut self) -> Option<Statement> {
@@ -219,6 +244,7 @@ impl Parser<'_> {
         Some(Statement::Ddl {
             changed: Vec::new(),
             gone,
+            renamed_columns: Vec::new(),
         })
     }
 
@@ -236,7 +262,11 @@ impl Parser<'_> {
             }
             changed.push(self.table_name()?);
             if !self.eat_punct(',') {
-                return Some(Statement::Ddl { changed, gone });
+                return Some(Statement::Ddl {
+                    changed,
+                    gone,
+                    renamed_columns: Vec::new(),
+                });
             }
         }
     }
@@ -265,6 +295,7 @@ fn changed(tables: Vec<TableName>) -> Statement {
     Statement::Ddl {
         changed: tables,
         gone: Vec::new(),
+        renamed_columns: Vec::new(),
     }
 }
 

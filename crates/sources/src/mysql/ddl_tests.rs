@@ -10,7 +10,33 @@ fn ddl(changed: &[TableName], gone: &[TableName]) -> Statement {
     Statement::Ddl {
         changed: changed.to_vec(),
         gone: gone.to_vec(),
+        renamed_columns: Vec::new(),
     }
+}
+
+#[test]
+fn column_renames_are_read_from_alter_table() {
+    let rename = |from: &str, to: &str| ColumnRename {
+        from: from.into(),
+        to: to.into(),
+    };
+    let Statement::Ddl {
+        changed,
+        renamed_columns,
+        ..
+    } = classify(
+        "ALTER TABLE orders RENAME COLUMN note TO remark, CHANGE COLUMN `status` state VARCHAR(20), \
+         CHANGE amount amount DECIMAL(12,2), ADD COLUMN x INT",
+        "shop",
+    )
+    else {
+        panic!("not ddl");
+    };
+    assert_eq!(changed, [t("shop", "orders")]);
+    assert_eq!(
+        renamed_columns,
+        [rename("note", "remark"), rename("status", "state")]
+    );
 }
 
 #[test]
@@ -46,7 +72,14 @@ fn table_ddl_names_its_tables() {
     );
     assert_eq!(
         classify("ALTER TABLE a RENAME COLUMN x TO y", "s"),
-        ddl(&[t("s", "a")], &[])
+        Statement::Ddl {
+            changed: vec![t("s", "a")],
+            gone: Vec::new(),
+            renamed_columns: vec![ColumnRename {
+                from: "x".into(),
+                to: "y".into()
+            }],
+        }
     );
     assert_eq!(
         classify("ALTER TABLE a ADD c int, RENAME TO b", "s"),

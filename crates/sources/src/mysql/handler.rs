@@ -13,8 +13,11 @@ use std::time::{Duration, Instant};
 use mysql_async::binlog::events::{Event as BinlogEvent, RotateEvent};
 use watershed_events::{Event, MysqlBinlogPosition, Position, Timestamp, TxBegin, TxCommit};
 
+mod control;
 mod query;
 mod tables;
+
+pub(crate) use control::Controls;
 
 use super::conn::Collations;
 use super::error::MysqlError;
@@ -77,6 +80,11 @@ pub(crate) struct StreamState {
     payload_end: Option<u64>,
     /// Rows pushed into the current chunk.
     pub(crate) rows: usize,
+    controls: Controls,
+    /// End offset, in `file`, of the last event read.
+    at: u64,
+    /// Coordinates just after the last transaction read (emitted or not).
+    last: MysqlBinlogPosition,
 }
 
 /// What the stream needs to know when it starts.
@@ -88,6 +96,9 @@ pub(crate) struct StreamSetup {
     pub file: String,
     pub gtid: Option<GtidSet>,
     pub checkpoint_every: Duration,
+    /// Where the stream starts (the resume position's coordinates).
+    pub start: MysqlBinlogPosition,
+    pub controls: Controls,
 }
 
 impl StreamState {
@@ -108,7 +119,20 @@ impl StreamState {
             checkpoint_every: setup.checkpoint_every,
             payload_end: None,
             rows: 0,
+            at: setup.start.offset,
+            last: setup.start,
+            controls: setup.controls,
         }
+    }
+
+    /// True between transactions.
+    pub(crate) fn idle(&self) -> bool {
+        !self.tx.open && !self.tx.begun
+    }
+
+    /// Per-table work is waiting for a transaction boundary.
+    pub(crate) fn has_control_work(&self) -> bool {
+        self.controls.has_work()
     }
 
     /// Handles one binlog event, appending what it means to `out`.
@@ -119,6 +143,9 @@ impl StreamState {
     ) -> Result<(), MysqlError> {
         let header = event.header();
         let event_type = header.event_type_raw();
+        if header.log_pos() != 0 && event_type != kind::ROTATE {
+            self.at = self.end_of(header.log_pos());
+        }
         if let Some((rows_kind, v2)) = RowsKind::of(event_type) {
             return self.on_rows(event.data(), rows_kind, v2, out);
         }
@@ -219,6 +246,7 @@ impl StreamState {
         let event = rows::parse(data, rows_kind, v2)
             .map_err(|e| MysqlError::fatal(op, format!("unreadable rows event: {e}")))?;
         let decoder = match self.tables.get(&event.table_id) {
+            Some(Some(decoder)) if self.controls.skips(&decoder.schema.name) => return Ok(()),
             Some(Some(decoder)) => decoder.clone(),
             Some(None) => return Ok(()),
             None => {
@@ -233,6 +261,7 @@ impl StreamState {
         };
         self.begin(out);
         self.schemas.announce(&decoder.schema, out);
+        let first = out.len();
         let count = rows::decode(&event, &decoder, out).map_err(|e| {
             let column = decoder
                 .schema
@@ -244,7 +273,21 @@ impl StreamState {
                 .column(column)
         })?;
         self.rows += count;
+        if self.controls.has_work() {
+            self.strike_changed(&decoder.schema.name, &out[first..]);
+        }
         Ok(())
+    }
+
+    /// Strikes the keys these changes touch from a re-copy's open chunk.
+    fn strike_changed(&mut self, table: &watershed_events::TableName, changes: &[Event]) {
+        for event in changes {
+            if let Event::Change(change) = event {
+                for row in change.before.iter().chain(&change.after) {
+                    self.controls.saw_change(table, &self.file, self.at, row);
+                }
+            }
+        }
     }
 
     /// A statement outside BEGIN…COMMIT is its own transaction.
@@ -274,15 +317,15 @@ impl StreamState {
                 .get_or_insert_with(GtidSet::default)
                 .update(domain, server, seq);
         }
-        let position = MysqlBinlogPosition {
-            file: self.file.clone(),
-            offset: log_pos,
-            gtid_set: self
-                .gtid
+        self.last = MysqlBinlogPosition::at(
+            &self.file,
+            log_pos,
+            self.gtid
                 .as_ref()
                 .filter(|g| !g.is_empty())
                 .map(ToString::to_string),
-        };
+        );
+        let position = self.position_at(self.last.clone());
         if self.tx.begun {
             out.push(Event::Commit(TxCommit {
                 position: Position::MysqlFile(position),

@@ -18,6 +18,7 @@ mod gtid;
 mod handler;
 mod inspect;
 mod plan;
+mod resync;
 mod rows;
 mod schemas;
 mod snapshot;

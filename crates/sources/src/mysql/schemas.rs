@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use mysql_async::Conn;
-use watershed_events::{Event, SchemaChange, TableName, TableSchema};
+use watershed_events::{ColumnRename, Event, SchemaChange, TableName, TableSchema};
 
 use super::catalog::load_table;
 use super::conn::{Flavor, connect};
@@ -72,21 +72,42 @@ impl Schemas {
         self.known.insert(schema.name.clone(), Some(schema));
     }
 
-    /// The table was dropped or renamed away.
-    pub(crate) fn forget(&mut self, name: &TableName) {
-        self.known.remove(name);
+    /// The table was dropped or renamed away; returns its last known
+    /// shape (only the name when it was never read).
+    pub(crate) fn forget(&mut self, name: &TableName) -> Arc<TableSchema> {
+        let known = self.known.remove(name).flatten();
         self.announced.remove(name);
+        known.unwrap_or_else(|| {
+            Arc::new(TableSchema {
+                name: name.clone(),
+                columns: Vec::new(),
+                primary_key: Vec::new(),
+                indexes: Vec::new(),
+                version: 0,
+            })
+        })
     }
 
     /// Pushes a Schema event unless this very schema was announced last.
     pub(crate) fn announce(&mut self, schema: &Arc<TableSchema>, out: &mut Vec<Event>) {
+        self.announce_renamed(schema, Vec::new(), out);
+    }
+
+    /// As [`Self::announce`], saying which columns DDL renamed.
+    pub(crate) fn announce_renamed(
+        &mut self,
+        schema: &Arc<TableSchema>,
+        renamed_columns: Vec<ColumnRename>,
+        out: &mut Vec<Event>,
+    ) {
         let current = self.announced.get(&schema.name);
         if current.is_some_and(|c| Arc::ptr_eq(c, schema) || **c == **schema) {
             return;
         }
         self.announced.insert(schema.name.clone(), schema.clone());
         out.push(Event::Schema(SchemaChange {
-            table: schema.clone(),
+            renamed_columns,
+            ..SchemaChange::new(schema.clone())
         }));
     }
 

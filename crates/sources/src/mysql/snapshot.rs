@@ -84,6 +84,7 @@ pub(crate) async fn begin_snapshot(
                 file,
                 offset,
                 gtid_set,
+                ..MysqlBinlogPosition::default()
             })
         }
         // MySQL has no snapshot position: hold the global read lock just
@@ -256,7 +257,7 @@ async fn copy_keyless(
 }
 
 /// Runs `sql` and converts its rows.
-async fn read_rows(
+pub(crate) async fn read_rows(
     conn: &mut Conn,
     sql: &str,
     params: Params,
@@ -285,7 +286,7 @@ fn convert_row(row: MysqlRow, reader: &RowReader, schema: &TableSchema) -> Resul
 
 /// `SELECT `a`, `b` FROM `db`.`t``: columns named, so the order is the
 /// schema's whatever the table's.
-fn select_list(schema: &TableSchema) -> String {
+pub(crate) fn select_list(schema: &TableSchema) -> String {
     let columns: Vec<String> = schema
         .columns
         .iter()
@@ -302,7 +303,10 @@ fn select_list(schema: &TableSchema) -> String {
 /// Rows after `key` in key order, spelled so that the optimizer uses a range
 /// scan on the key (`(a, b) > (?, ?)` is not optimized by every MariaDB):
 /// `a > ? OR (a = ? AND b > ?)`.
-fn after_key(columns: &[String], key: &[MysqlKeyValue]) -> (String, Vec<mysql_async::Value>) {
+pub(crate) fn after_key(
+    columns: &[String],
+    key: &[MysqlKeyValue],
+) -> (String, Vec<mysql_async::Value>) {
     let mut terms = Vec::new();
     let mut params = Vec::new();
     for last in 0..columns.len().min(key.len()) {

@@ -5,19 +5,24 @@
 
 use std::time::Duration;
 
-use mysql_async::Conn;
-use watershed_events::{Event, MysqlBinlogPosition, Position};
+use std::collections::BTreeMap;
 
+use mysql_async::Conn;
+use watershed_events::{
+    Event, MysqlBinlogPosition, Position, TableAction, TableControl, TableName,
+};
+
+use super::catalog::list_tables;
 use super::config::{MysqlConfig, SnapshotMode};
 use super::conn::{Collations, Flavor, ServerInfo, binlog_end, check_server, connect, gtid_at};
 use super::copy::SnapshotCopy;
 use super::error::MysqlError;
 use super::filter::TableFilter;
 use super::gtid::GtidSet;
-use super::handler::{StreamSetup, StreamState};
+use super::handler::{Controls, StreamSetup, StreamState};
 use super::schemas::Schemas;
 use super::stream::{BinlogReader, StreamStart};
-use crate::source::{Source, SourceError};
+use crate::source::{ControlError, Source, SourceError};
 
 /// Reads a MySQL or MariaDB server: an initial snapshot in primary-key
 /// chunks, then the row-format binlog as a replica.
@@ -83,7 +88,8 @@ impl MysqlSource {
             self.config.chunk_rows,
             self.wait(),
         )
-        .await?;
+        .await?
+        .recording_filter(self.config.tables.clone());
         self.phase = Phase::Copy(Box::new(Copying { copy, server }));
         Ok(())
     }
@@ -95,8 +101,25 @@ impl MysqlSource {
         announced: &[std::sync::Arc<watershed_events::TableSchema>],
     ) -> Result<(), MysqlError> {
         let flavor = server.info.flavor;
+        let (states, added) = match &from {
+            StreamFrom::Position(position) => self.carried_states(&server, position).await?,
+            StreamFrom::Gtid(_) => Default::default(),
+        };
+        let start_coords = match &from {
+            StreamFrom::Position(p) => {
+                MysqlBinlogPosition::at(&p.file, p.offset, p.gtid_set.clone())
+            }
+            StreamFrom::Gtid(set) => MysqlBinlogPosition::at("", 4, Some(set.clone())),
+        };
         let (start, file, gtid) = stream_start(&self.config.url, flavor, from).await?;
-        let state = StreamState::new(StreamSetup {
+        let controls = Controls::new(
+            self.config.url.clone(),
+            flavor,
+            self.config.chunk_rows,
+            self.config.tables.clone(),
+            states,
+        );
+        let mut state = StreamState::new(StreamSetup {
             checksum: server.info.checksum,
             filter: server.filter,
             collations: server.collations,
@@ -104,7 +127,16 @@ impl MysqlSource {
             file,
             gtid,
             checkpoint_every: Duration::from_millis(self.config.heartbeat_ms),
+            start: start_coords,
+            controls,
         });
+        for table in added {
+            tracing::info!(table = %table, "table added to the filter: copying it while streaming");
+            state
+                .request(table, TableAction::Resync)
+                .await
+                .unwrap_or_else(|e| tracing::warn!(error = %e, "added table not copied"));
+        }
         let reader = BinlogReader::open(
             &self.config.url,
             self.config.server_id,
@@ -117,6 +149,41 @@ impl MysqlSource {
         .await?;
         self.phase = Phase::Stream(Box::new(reader));
         Ok(())
+    }
+
+    /// The per-table states the checkpoint carries, minus tables the
+    /// filter no longer captures; and the existing tables that the filter
+    /// captures now but did not when the checkpoint was written.
+    async fn carried_states(
+        &self,
+        server: &Server,
+        position: &MysqlBinlogPosition,
+    ) -> Result<(BTreeMap<String, TableControl>, Vec<TableName>), MysqlError> {
+        let captured = |name: &str| {
+            let table = TableName::parse(name);
+            server
+                .filter
+                .matches(table.schema.as_deref().unwrap_or_default(), &table.name)
+        };
+        let states = position
+            .tables
+            .iter()
+            .filter(|(name, _)| captured(name))
+            .map(|(name, state)| (name.clone(), state.clone()))
+            .collect();
+        if position.filter.is_empty() || position.filter == self.config.tables {
+            return Ok((states, Vec::new()));
+        }
+        let before = TableFilter::parse(&position.filter).map_err(|e| {
+            MysqlError::fatal("open", format!("the checkpoint's table filter: {e}"))
+        })?;
+        let mut conn = connect(&self.config.url).await?;
+        let now = list_tables(&mut conn, &server.filter).await?;
+        let added = now
+            .into_iter()
+            .filter(|t| !before.matches(t.schema.as_deref().unwrap_or_default(), &t.name))
+            .collect();
+        Ok((states, added))
     }
 
     async fn open_phase(&mut self, resume: Option<&Position>) -> Result<(), SourceError> {
@@ -288,6 +355,23 @@ impl Source for MysqlSource {
         // The binlog is not consumed: remember how far the sink got.
         self.acked = Some(position.clone());
         Ok(())
+    }
+
+    async fn control(
+        &mut self,
+        table: &TableName,
+        action: TableAction,
+    ) -> Result<(), ControlError> {
+        match &mut self.phase {
+            Phase::Stream(reader) => reader.state_mut().request(table.clone(), action).await,
+            Phase::Copy(_) => Err(ControlError::Refused(
+                "the initial snapshot is still running: per-table control starts with streaming"
+                    .into(),
+            )),
+            Phase::Closed | Phase::Done => {
+                Err(ControlError::Refused("the source is not streaming".into()))
+            }
+        }
     }
 }
 

@@ -89,6 +89,11 @@ impl BinlogReader {
         })
     }
 
+    /// The stream's state, for per-table requests.
+    pub(crate) fn state_mut(&mut self) -> &mut StreamState {
+        &mut self.state
+    }
+
     /// Events until the server has nothing ready (after at least one), the
     /// chunk holds `chunk_rows` rows, or the wait passes in silence.
     pub(crate) async fn next_chunk(&mut self) -> Result<Vec<Event>, MysqlError> {
@@ -96,6 +101,12 @@ impl BinlogReader {
         self.state.rows = 0;
         let deadline = Instant::now() + self.wait;
         loop {
+            if self.state.idle() && self.state.has_control_work() {
+                self.state.between_transactions(&mut out).await?;
+                if self.state.rows >= self.chunk_rows {
+                    break;
+                }
+            }
             let next = if out.is_empty() {
                 let remaining = deadline.saturating_duration_since(Instant::now());
                 tokio::time::timeout(remaining, next_event(&mut self.stream))

@@ -4,7 +4,7 @@ use watershed_events::TableName;
 use watershed_sources::generator::{Rate, StreamKind};
 
 use super::*;
-use crate::config::BatchSettings;
+use crate::config::{BatchSettings, OnTableError, SchemaChanges, TablePolicy};
 
 const HB: &str = "\
 name: hb
@@ -316,6 +316,40 @@ sink:   { kind: postgres, url: \"postgres://dwh:pw@127.0.0.1:5432/dwh\", schema:
     let typo = error(&text.replace("snapshot: initial", "snapshot: always"));
     assert!(
         typo.contains("source.snapshot: unknown variant `always`"),
+        "{typo}"
+    );
+}
+
+#[test]
+fn table_policies_resolve_nearest_first_and_reject_unknown_values() {
+    let text = format!(
+        "{HB}defaults: {{ on_table_error: isolate }}
+schemas:
+  shop: {{ schema_changes: freeze }}
+tables:
+  shop.orders: {{ on_table_error: stop, schema_changes: quarantine }}
+"
+    );
+    let config = load(&text).unwrap();
+    let policy = |name: &str| config.policy_for(&TableName::parse(name));
+    assert_eq!(
+        policy("shop.orders"),
+        TablePolicy {
+            on_table_error: OnTableError::Stop,
+            schema_changes: SchemaChanges::Quarantine
+        }
+    );
+    assert_eq!(
+        policy("shop.customers"),
+        TablePolicy {
+            on_table_error: OnTableError::Isolate,
+            schema_changes: SchemaChanges::Freeze
+        }
+    );
+    assert_eq!(policy("crm.people").schema_changes, SchemaChanges::Evolve);
+    let typo = error(&text.replace("freeze", "frozen"));
+    assert!(
+        typo.contains("schemas.shop.schema_changes: unknown variant `frozen`"),
         "{typo}"
     );
 }

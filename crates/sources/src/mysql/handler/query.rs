@@ -2,7 +2,7 @@
 //! shape of captured tables.
 
 use mysql_async::binlog::events::{Event as BinlogEvent, QueryEvent};
-use watershed_events::{Change, Event, TableName};
+use watershed_events::{Change, ColumnRename, Event, SchemaChange, TableName};
 
 use super::StreamState;
 use crate::mysql::ddl::{Statement, classify};
@@ -39,6 +39,7 @@ impl StreamState {
                 if self
                     .filter
                     .matches(table.schema.as_deref().unwrap_or_default(), &table.name)
+                    && !self.controls.skips(&table)
                     && let Some(schema) = self.schemas.get(&table).await?
                 {
                     self.begin(out);
@@ -58,8 +59,12 @@ impl StreamState {
                 }
                 self.end_statement(log_pos, header.timestamp(), out);
             }
-            Statement::Ddl { changed, gone } => {
-                self.on_ddl(&changed, &gone, out).await?;
+            Statement::Ddl {
+                changed,
+                gone,
+                renamed_columns,
+            } => {
+                self.on_ddl(&changed, &gone, renamed_columns, out).await?;
                 self.end_statement(log_pos, header.timestamp(), out);
             }
             Statement::Other => self.end_statement(log_pos, header.timestamp(), out),
@@ -74,35 +79,50 @@ impl StreamState {
         &mut self,
         changed: &[TableName],
         gone: &[TableName],
+        renamed_columns: Vec<ColumnRename>,
         out: &mut Vec<Event>,
     ) -> Result<(), MysqlError> {
         let captured = |t: &TableName| {
             self.filter
                 .matches(t.schema.as_deref().unwrap_or_default(), &t.name)
         };
+        let renamed = !gone.is_empty() && !changed.is_empty();
         let gone: Vec<TableName> = gone.iter().filter(|t| captured(t)).cloned().collect();
         let changed: Vec<TableName> = changed.iter().filter(|t| captured(t)).cloned().collect();
         for table in gone.iter().chain(&changed) {
             self.forget_decoders(table);
         }
         for table in &gone {
-            tracing::warn!(table = %table, "captured table dropped or renamed away; the target keeps its copy");
-            self.schemas.forget(table);
-        }
-        if !gone.is_empty() && !changed.is_empty() {
-            tracing::warn!(tables = ?changed, "table renamed; rows it already holds are not copied, only later changes: resync it");
+            let last = self.schemas.forget(table);
+            self.controls.forget(table);
+            tracing::info!(table = %table, "captured table dropped or renamed away");
+            self.begin(out);
+            out.push(Event::Schema(SchemaChange::dropped(last)));
         }
         for table in &changed {
-            if let Some(schema) = self.schemas.reload(table).await? {
-                tracing::info!(table = %table, version = schema.version, "table schema changed");
-                self.begin(out);
-                self.schemas.announce(&schema, out);
+            let Some(schema) = self.schemas.reload(table).await? else {
+                continue;
+            };
+            if self.controls.skips(table) {
+                continue;
+            }
+            tracing::info!(table = %table, version = schema.version, "table schema changed");
+            self.begin(out);
+            self.schemas
+                .announce_renamed(&schema, renamed_columns.clone(), out);
+            // Renamed into the filter: its rows are copied while streaming.
+            if renamed && !schema.primary_key.is_empty() {
+                tracing::info!(table = %table, "table renamed into the filter: copying its rows");
+                self.controls
+                    .enqueue(table.clone(), watershed_events::TableAction::Resync);
+            } else if renamed {
+                tracing::warn!(table = %table, "keyless table renamed into the filter: rows it holds are not copied");
             }
         }
         Ok(())
     }
 
-    fn captures(&self, table: &TableName) -> bool {
+    pub(super) fn captures(&self, table: &TableName) -> bool {
         self.filter
             .matches(table.schema.as_deref().unwrap_or_default(), &table.name)
     }
