@@ -78,6 +78,41 @@ impl TableCommand {
     }
 }
 
+/// `watershed schema …`.
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Print the DDL that creates the DBML file's schema: schemas, enums,
+    /// tables in dependency order, indexes, comments, then foreign keys.
+    Sql {
+        /// The DBML file.
+        file: PathBuf,
+        /// The SQL dialect; default: the Project's `database_type`.
+        #[arg(long, value_enum)]
+        dialect: Option<SqlDialect>,
+        /// Write refs between tables of different schemas (databases) as
+        /// comments, not constraints (also: Project setting
+        /// `no_cross_schema_fks: 'true'`).
+        #[arg(long)]
+        no_cross_schema_fks: bool,
+    },
+    /// Check a DBML file: syntax, unknown references, duplicate names
+    /// (errors), and missing primary keys, unknown types, varchar without
+    /// a length, money as float, UUIDs stored two ways (warnings).
+    Lint {
+        /// The DBML file.
+        file: PathBuf,
+    },
+}
+
+/// A SQL dialect for `schema sql`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqlDialect {
+    Postgres,
+    /// MySQL 8 and MariaDB.
+    #[value(alias = "mariadb")]
+    Mysql,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -118,6 +153,12 @@ pub enum Command {
     Table {
         #[command(subcommand)]
         command: TableCommand,
+    },
+    /// Schema as code: check a DBML file, or write the SQL that creates
+    /// it. Diagnostics go to stderr; exit 1 when the file has errors.
+    Schema {
+        #[command(subcommand)]
+        command: SchemaCommand,
     },
     /// Parse and check a pipeline file, and print the resolved plan.
     Validate {

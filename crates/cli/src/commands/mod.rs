@@ -5,6 +5,7 @@ mod check;
 mod demo;
 mod pipeline;
 mod run;
+mod schema;
 mod table;
 mod validate;
 mod verify;
@@ -29,6 +30,7 @@ pub async fn dispatch(cli: Cli, run_id: String) -> Result<(), Failure> {
             )
             .await
         }
+        Command::Schema { command } => schema::schema(&command, &cli.global),
         Command::Demo {
             duration,
             rate,
