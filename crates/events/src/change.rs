@@ -184,6 +184,8 @@ mod tests {
             primary_key: vec![],
             indexes: vec![],
             version: 1,
+            foreign_keys: Vec::new(),
+            comment: None,
         });
         let small = Event::Change(Change::insert(table.clone(), vec![Value::text("x")]));
         let big = Event::Change(Change::insert(

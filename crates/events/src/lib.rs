@@ -20,6 +20,6 @@ pub use position::{
     MysqlBinlogPosition, MysqlKeyValue, MysqlSnapshotProgress, Position, PositionError,
 };
 pub use redact::redact_urls;
-pub use schema::{Column, Index, LogicalType, TableName, TableSchema};
+pub use schema::{Column, ForeignKey, Index, LogicalType, TableName, TableSchema};
 pub use temporal::{Date, DateTime, TemporalError, TimeOfDay, Timestamp};
 pub use value::{Decimal, DecimalError, Row, Value};

@@ -131,6 +131,12 @@ pub struct Column {
     pub nullable: bool,
     /// The default as the source spells it (an expression, not a value).
     pub default: Option<String>,
+    /// Values come from a sequence (AUTO_INCREMENT, identity, serial).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_increment: bool,
+    /// The column's comment or DBML note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 impl Column {
@@ -140,6 +146,8 @@ impl Column {
             logical_type,
             nullable,
             default: None,
+            auto_increment: false,
+            comment: None,
         }
     }
 }
@@ -148,8 +156,12 @@ impl Column {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Index {
     pub name: String,
+    /// Column names, or expressions where `expression` says so.
     pub columns: Vec<String>,
     pub unique: bool,
+    /// `btree`, `hash`, … when not the database's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 /// A table's shape at one version. Changes carry the schema they were
@@ -163,6 +175,26 @@ pub struct TableSchema {
     pub indexes: Vec<Index>,
     /// Increases whenever the source reports a schema change for the table.
     pub version: u64,
+    /// References to other tables (schema tools; sources leave it empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_keys: Vec<ForeignKey>,
+    /// The table's comment or DBML note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// A foreign key: `columns` of this table reference `referenced_columns`
+/// of `referenced`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ForeignKey {
+    /// The constraint's name, when it has one.
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+    pub referenced: TableName,
+    pub referenced_columns: Vec<String>,
+    /// `cascade`, `restrict`, `set null`, `set default`, `no action`.
+    pub on_delete: Option<String>,
+    pub on_update: Option<String>,
 }
 
 impl TableSchema {

@@ -43,6 +43,8 @@ fn orders() -> Arc<TableSchema> {
         primary_key: vec!["id".into()],
         indexes: vec![],
         version: 1,
+        foreign_keys: Vec::new(),
+        comment: None,
     })
 }
 

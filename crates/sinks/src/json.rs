@@ -171,6 +171,8 @@ mod tests {
             primary_key: vec!["id".into()],
             indexes: vec![],
             version: 1,
+            foreign_keys: Vec::new(),
+            comment: None,
         });
         let row = vec![
             Value::Int(1),

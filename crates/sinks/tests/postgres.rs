@@ -67,6 +67,8 @@ fn table(name: &str, columns: Vec<Column>, key: &[&str], version: u64) -> Arc<Ta
         primary_key: key.iter().map(|k| k.to_string()).collect(),
         indexes: vec![],
         version,
+        foreign_keys: Vec::new(),
+        comment: None,
     })
 }
 

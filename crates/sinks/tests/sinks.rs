@@ -34,6 +34,8 @@ fn items(version: u64, keyed: bool) -> Arc<TableSchema> {
         primary_key: if keyed { vec!["id".into()] } else { vec![] },
         indexes: vec![],
         version,
+        foreign_keys: Vec::new(),
+        comment: None,
     })
 }
 
@@ -404,6 +406,8 @@ async fn exact_decimals_and_timestamps_are_stored_as_exact_text() {
         primary_key: vec!["id".into()],
         indexes: vec![],
         version: 1,
+        foreign_keys: Vec::new(),
+        comment: None,
     });
     // 35 integer digits and 30 fraction digits: far beyond an f64.
     let amount = format!(

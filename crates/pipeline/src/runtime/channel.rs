@@ -115,6 +115,8 @@ mod tests {
             primary_key: vec![],
             indexes: vec![],
             version: 1,
+            foreign_keys: Vec::new(),
+            comment: None,
         });
         let text = "x".repeat(width);
         (0..n)

@@ -203,6 +203,8 @@ pub fn table(name: &str) -> Arc<TableSchema> {
         primary_key: vec!["id".into()],
         indexes: vec![],
         version: 1,
+        foreign_keys: Vec::new(),
+        comment: None,
     })
 }
 

@@ -46,6 +46,7 @@ pub fn to_table_schema(doc: &Document, table: &Table) -> TableSchema {
             name: index_name(table, i, n),
             columns: i.column_names(),
             unique: i.unique,
+            method: None,
         })
         .collect();
     TableSchema {
@@ -54,6 +55,8 @@ pub fn to_table_schema(doc: &Document, table: &Table) -> TableSchema {
         primary_key,
         indexes,
         version: 1,
+        foreign_keys: Vec::new(),
+        comment: None,
     }
 }
 

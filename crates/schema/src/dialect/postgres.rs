@@ -369,6 +369,8 @@ mod tests {
             primary_key: vec!["id".into(), "line".into()],
             indexes: vec![],
             version: 1,
+            foreign_keys: Vec::new(),
+            comment: None,
         };
         assert_eq!(
             create_table("raw", "order items", &table),
@@ -384,6 +386,8 @@ mod tests {
             primary_key: vec![],
             indexes: vec![],
             version: 1,
+            foreign_keys: Vec::new(),
+            comment: None,
         };
         assert_eq!(
             create_table("public", "log", &table),

@@ -54,6 +54,8 @@ pub fn table_schema(stream: StreamKind) -> TableSchema {
         primary_key: vec![key.to_owned()],
         indexes: vec![],
         version: 1,
+        foreign_keys: Vec::new(),
+        comment: None,
     }
 }
 

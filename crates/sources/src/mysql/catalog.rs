@@ -130,6 +130,8 @@ fn empty_table(schema: &str, table: &str) -> TableSchema {
         primary_key: Vec::new(),
         indexes: Vec::new(),
         version: 1,
+        foreign_keys: Vec::new(),
+        comment: None,
     }
 }
 
@@ -208,6 +210,7 @@ async fn add_indexes(
                 name: index,
                 columns: vec![column],
                 unique,
+                method: None,
             }),
         }
     }

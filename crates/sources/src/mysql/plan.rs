@@ -168,6 +168,8 @@ fn schema_from_map(
         primary_key,
         indexes,
         version: known.map_or(1, |k| k.version + 1),
+        foreign_keys: Vec::new(),
+        comment: None,
     }
 }
 

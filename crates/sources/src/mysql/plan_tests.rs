@@ -34,6 +34,8 @@ fn known() -> Arc<TableSchema> {
         primary_key: vec!["id".into()],
         indexes: vec![],
         version: 4,
+        foreign_keys: Vec::new(),
+        comment: None,
     })
 }
 

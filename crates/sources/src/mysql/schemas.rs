@@ -84,6 +84,8 @@ impl Schemas {
                 primary_key: Vec::new(),
                 indexes: Vec::new(),
                 version: 0,
+                foreign_keys: Vec::new(),
+                comment: None,
             })
         })
     }
