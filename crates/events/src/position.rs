@@ -113,11 +113,13 @@ impl fmt::Display for MysqlBinlogPosition {
 
 /// How far an initial MySQL/MariaDB snapshot got.
 ///
-/// Resuming from it opens a new consistent snapshot and copies on from the
-/// row after `last_key` in `table`, then the tables not yet done. Streaming
-/// later starts at `handover`, the binlog position of the *first*
-/// snapshot, so every change made since then is replayed over the copied
-/// rows, including rows copied from the later snapshot. The sink applies
+/// Tables are copied several at once, each worker in a consistent snapshot
+/// of its own, opened at or after the first. Resuming opens new snapshots
+/// and copies on from the row after each `copying` table's last key, then
+/// the tables not yet started. Streaming later starts at `handover`, the
+/// binlog position of the *first* snapshot, so every change made since
+/// then is replayed over the copied rows, including rows copied from later
+/// snapshots. The sink applies
 /// changes as keyed upserts and deletes, so replaying a change whose effect
 /// a row already shows leaves the row as it is: the target converges to
 /// the source.
@@ -128,20 +130,18 @@ pub struct MysqlSnapshotProgress {
     /// Tables copied completely (`schema.table`).
     #[serde(default)]
     pub tables_done: Vec<String>,
-    /// The table being copied (`schema.table`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub table: Option<String>,
-    /// Primary key of the last row copied from `table`, in key order;
-    /// `None` copies `table` from its beginning.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_key: Option<Vec<MysqlKeyValue>>,
+    /// Tables partly copied, with the primary key of the last row copied,
+    /// in key order.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub copying: BTreeMap<String, Vec<MysqlKeyValue>>,
 }
 
 impl fmt::Display for MysqlSnapshotProgress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "snapshot ({} tables done", self.tables_done.len())?;
-        if let Some(table) = &self.table {
-            write!(f, ", copying {table}")?;
+        if !self.copying.is_empty() {
+            let copying: Vec<&str> = self.copying.keys().map(String::as_str).collect();
+            write!(f, ", copying {}", copying.join(", "))?;
         }
         write!(f, "), then {}", self.handover)
     }
@@ -233,19 +233,20 @@ mod tests {
             Position::MysqlSnapshot(MysqlSnapshotProgress {
                 handover: handover(),
                 tables_done: vec!["shop.customers".into()],
-                table: Some("shop.orders".into()),
-                last_key: Some(vec![
-                    MysqlKeyValue::Int(-5),
-                    MysqlKeyValue::UInt(u64::MAX),
-                    MysqlKeyValue::Text("2024-01-01 00:00:00.000001".into()),
-                    MysqlKeyValue::Bytes(vec![0, 1, 0xfe, 0xff]),
-                ]),
+                copying: BTreeMap::from([(
+                    "shop.orders".to_owned(),
+                    vec![
+                        MysqlKeyValue::Int(-5),
+                        MysqlKeyValue::UInt(u64::MAX),
+                        MysqlKeyValue::Text("2024-01-01 00:00:00.000001".into()),
+                        MysqlKeyValue::Bytes(vec![0, 1, 0xfe, 0xff]),
+                    ],
+                )]),
             }),
             Position::MysqlSnapshot(MysqlSnapshotProgress {
                 handover: handover(),
                 tables_done: vec![],
-                table: None,
-                last_key: None,
+                copying: BTreeMap::new(),
             }),
         ];
         for position in positions {
@@ -263,8 +264,10 @@ mod tests {
         let json = Position::MysqlSnapshot(MysqlSnapshotProgress {
             handover: handover(),
             tables_done: vec![],
-            table: Some("shop.blobs".into()),
-            last_key: Some(vec![MysqlKeyValue::Bytes(vec![0xab, 0x00])]),
+            copying: BTreeMap::from([(
+                "shop.blobs".to_owned(),
+                vec![MysqlKeyValue::Bytes(vec![0xab, 0x00])],
+            )]),
         })
         .to_json();
         assert!(json.contains(r#"{"t":"bytes","v":"ab00"}"#), "{json}");
@@ -273,7 +276,7 @@ mod tests {
             Position::MysqlFile(handover()).to_string(),
             "mysql-bin.000007:4711 (gtid 0-1-30,1-2-5)"
         );
-        let bad_hex = r#"{"kind":"mysql_snapshot","handover":{"file":"f","offset":4},"table":"a.b","last_key":[{"t":"bytes","v":"abc"}]}"#;
+        let bad_hex = r#"{"kind":"mysql_snapshot","handover":{"file":"f","offset":4},"copying":{"a.b":[{"t":"bytes","v":"abc"}]}}"#;
         assert!(Position::from_json(bad_hex).is_err());
     }
 }

@@ -128,7 +128,10 @@ async fn an_interrupted_snapshot_resumes_after_the_last_copied_key() {
     let Position::MysqlSnapshot(progress) = &checkpoint else {
         panic!("{checkpoint:?}")
     };
-    assert_eq!(progress.table.as_deref(), Some(format!("{db}.a").as_str()));
+    assert_eq!(
+        progress.copying.keys().collect::<Vec<_>>(),
+        [&format!("{db}.a")]
+    );
     let copied: Vec<i64> = ids(&inserted(&events, "a"));
     assert_eq!(copied, (1..=12).collect::<Vec<_>>());
 
@@ -145,6 +148,50 @@ async fn an_interrupted_snapshot_resumes_after_the_last_copied_key() {
     assert_eq!(
         handover, progress.handover,
         "streaming starts at the first snapshot's position"
+    );
+}
+
+#[tokio::test]
+async fn tables_copied_in_parallel_interleave_whole_transactions_and_resume() {
+    let db = database("parallel_snap");
+    four_tables(&db);
+    let mut cfg = config(&db, &[&format!("{db}.*")], SnapshotMode::Only, 3);
+    cfg.snapshot_workers = 3;
+    let mut first = opened(cfg.clone(), None).await;
+    let events = until_commits(&mut first, 6).await;
+    drop(first);
+    assert_transactions_well_formed(&events);
+    let checkpoint = commits(&events)[5].clone();
+    let Position::MysqlSnapshot(progress) = &checkpoint else {
+        panic!("{checkpoint:?}")
+    };
+    let started: BTreeSet<&str> = [&events[..]]
+        .iter()
+        .flat_map(|e| schemas(e))
+        .map(|s| if s.name.name == "a" { "a" } else { "other" })
+        .collect();
+    assert_eq!(started.len(), 2, "a and another table copied at once");
+    assert!(
+        !progress.copying.is_empty() || progress.tables_done.len() > 1,
+        "{progress}"
+    );
+
+    let mut second = opened(cfg, Some(&checkpoint)).await;
+    let rest = drain(&mut second).await;
+    assert_transactions_well_formed(&rest);
+    let mut a = ids(&inserted(&events, "a"));
+    a.extend(ids(&inserted(&rest, "a")));
+    a.sort_unstable();
+    a.dedup();
+    assert_eq!(a, (1..=25).collect::<Vec<_>>(), "every row of a, resumed");
+    let mut b: BTreeSet<String> = BTreeSet::new();
+    for row in inserted(&events, "b").iter().chain(&inserted(&rest, "b")) {
+        b.insert(format!("{:?}{:?}", row[0], row[1]));
+    }
+    assert_eq!(b.len(), 17);
+    assert!(
+        [&events, &rest].iter().any(|e| inserted(e, "c").len() == 5),
+        "the keyless table arrives whole in one run"
     );
 }
 

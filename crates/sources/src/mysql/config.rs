@@ -28,6 +28,10 @@ pub struct MysqlConfig {
     /// changes one `next_chunk` returns while streaming.
     #[serde(default = "default_chunk_rows")]
     pub chunk_rows: usize,
+    /// Tables copied at once by the initial snapshot, each worker on its
+    /// own connection and consistent snapshot.
+    #[serde(default = "default_snapshot_workers")]
+    pub snapshot_workers: usize,
     /// How often an idle server sends a heartbeat; also the longest
     /// `next_chunk` waits for an event.
     #[serde(default = "default_heartbeat_ms")]
@@ -54,6 +58,10 @@ fn default_chunk_rows() -> usize {
     10_000
 }
 
+fn default_snapshot_workers() -> usize {
+    2
+}
+
 fn default_heartbeat_ms() -> u64 {
     1_000
 }
@@ -66,6 +74,9 @@ impl MysqlConfig {
         }
         if self.chunk_rows == 0 {
             return Err("chunk_rows must be at least 1".into());
+        }
+        if self.snapshot_workers == 0 {
+            return Err("snapshot_workers must be at least 1".into());
         }
         if self.heartbeat_ms == 0 {
             return Err("heartbeat_ms must be at least 1".into());
@@ -89,6 +100,7 @@ impl fmt::Debug for MysqlConfig {
             .field("tables", &self.tables)
             .field("snapshot", &self.snapshot)
             .field("chunk_rows", &self.chunk_rows)
+            .field("snapshot_workers", &self.snapshot_workers)
             .field("heartbeat_ms", &self.heartbeat_ms)
             .field("lag_alert_s", &self.lag_alert_s)
             .finish()
@@ -125,6 +137,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.snapshot, SnapshotMode::Initial);
         assert_eq!(config.chunk_rows, 10_000);
+        assert_eq!(config.snapshot_workers, 2);
         assert_eq!(config.heartbeat_ms, 1_000);
         config.validate().unwrap();
     }

@@ -3,30 +3,42 @@
 //! and ends with a commit at the handover binlog position, after which the
 //! checkpoint points into the binlog.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mysql_async::Conn;
 use tokio::task::JoinHandle;
 use watershed_events::{
-    Change, Event, MysqlBinlogPosition, MysqlSnapshotProgress, Position, SchemaChange, TableSchema,
-    Timestamp, TxBegin, TxCommit,
+    Change, Event, MysqlBinlogPosition, MysqlSnapshotProgress, Position, SchemaChange, TableName,
+    TableSchema, Timestamp, TxBegin, TxCommit,
 };
 
 use super::catalog::{list_tables, load_schemas};
-use super::conn::Flavor;
+use super::conn::{Flavor, connect};
 use super::error::MysqlError;
 use super::filter::TableFilter;
 use super::snapshot::{CopyMsg, CopyReceiver, TableCopy, begin_snapshot, spawn_copy};
+
+/// How to run the copy.
+pub(crate) struct CopySetup<'a> {
+    pub url: &'a str,
+    pub flavor: Flavor,
+    pub filter: &'a TableFilter,
+    pub chunk_rows: usize,
+    /// Tables copied at once, each on its own connection and snapshot.
+    pub workers: usize,
+    pub wait: Duration,
+}
 
 /// An initial copy in progress.
 pub(crate) struct SnapshotCopy {
     rx: CopyReceiver,
     task: JoinHandle<()>,
     progress: MysqlSnapshotProgress,
-    /// The table being copied, and whether a keyless table's single
-    /// transaction is open.
-    table: Option<Arc<TableSchema>>,
+    /// Tables whose Schema event was sent.
+    announced: HashSet<TableName>,
+    /// A keyless table's single transaction is open.
     open_tx: bool,
     finished: bool,
     /// Every schema copied, for the stream that follows.
@@ -48,20 +60,17 @@ impl SnapshotCopy {
     /// handover position (see [`MysqlSnapshotProgress`]).
     pub(crate) async fn start(
         mut conn: Conn,
-        flavor: Flavor,
-        filter: &TableFilter,
+        setup: CopySetup<'_>,
         resume: Option<MysqlSnapshotProgress>,
-        chunk_rows: usize,
-        wait: Duration,
     ) -> Result<Self, MysqlError> {
+        let flavor = setup.flavor;
         let position = begin_snapshot(&mut conn, flavor).await?;
         let progress = resume.unwrap_or_else(|| MysqlSnapshotProgress {
             handover: position.clone(),
             tables_done: Vec::new(),
-            table: None,
-            last_key: None,
+            copying: Default::default(),
         });
-        let names = list_tables(&mut conn, filter).await?;
+        let names = list_tables(&mut conn, setup.filter).await?;
         let schemas: Vec<Arc<TableSchema>> = load_schemas(&mut conn, flavor, &names)
             .await?
             .into_iter()
@@ -72,28 +81,34 @@ impl SnapshotCopy {
             .filter(|s| !progress.tables_done.contains(&s.name.to_string()))
             .map(|s| TableCopy {
                 schema: s.clone(),
-                after: (progress.table.as_deref() == Some(&s.name.to_string()))
-                    .then(|| progress.last_key.clone())
-                    .flatten(),
+                after: progress.copying.get(&s.name.to_string()).cloned(),
             })
             .collect();
+        let workers = copies.len().clamp(1, setup.workers.max(1));
+        let mut conns = vec![conn];
+        for _ in 1..workers {
+            let mut more = connect(setup.url).await?;
+            begin_snapshot(&mut more, flavor).await?;
+            conns.push(more);
+        }
         tracing::info!(
             tables = copies.len(),
+            workers,
             done = progress.tables_done.len(),
             snapshot = %position,
             handover = %progress.handover,
             "snapshot started"
         );
-        let (rx, task) = spawn_copy(conn, copies, chunk_rows);
+        let (rx, task) = spawn_copy(conns, copies, setup.chunk_rows);
         Ok(Self {
             rx,
             task,
             progress,
-            table: None,
+            announced: HashSet::new(),
             open_tx: false,
             finished: false,
             schemas,
-            wait,
+            wait: setup.wait,
         })
     }
 
@@ -130,16 +145,13 @@ impl SnapshotCopy {
                 Ok(Some(msg)) => msg?,
             };
             match msg {
-                CopyMsg::Table(schema) => {
-                    events.push(Event::Schema(SchemaChange::new(schema.clone())));
-                    self.table = Some(schema);
-                }
                 CopyMsg::Rows {
+                    table,
                     rows,
                     last_key,
                     done,
                 } => {
-                    self.rows(rows, last_key, done, &mut events)?;
+                    self.rows(table, rows, last_key, done, &mut events);
                     return Ok(Some(events));
                 }
                 CopyMsg::Finished => {
@@ -157,16 +169,16 @@ impl SnapshotCopy {
     /// form one transaction that commits with its last chunk.
     fn rows(
         &mut self,
+        table: Arc<TableSchema>,
         rows: Vec<watershed_events::Row>,
         last_key: Option<Vec<watershed_events::MysqlKeyValue>>,
         done: bool,
         events: &mut Vec<Event>,
-    ) -> Result<(), MysqlError> {
-        let table = self
-            .table
-            .clone()
-            .ok_or_else(|| MysqlError::fatal("snapshot", "rows arrived before their table"))?;
+    ) {
         let keyed = !table.primary_key.is_empty();
+        if self.announced.insert(table.name.clone()) {
+            events.push(Event::Schema(SchemaChange::new(table.clone())));
+        }
         if !self.open_tx {
             events.push(Event::Begin(TxBegin { commit_time: None }));
             self.open_tx = true;
@@ -176,20 +188,17 @@ impl SnapshotCopy {
             events.push(Event::Change(Change::insert(table.clone(), row)));
         }
         if !keyed && !done {
-            return Ok(());
+            return;
         }
         let name = table.name.to_string();
         if done {
+            self.progress.copying.remove(&name);
             self.progress.tables_done.push(name);
-            self.progress.table = None;
-            self.progress.last_key = None;
-        } else {
-            self.progress.table = Some(name);
-            self.progress.last_key = last_key;
+        } else if let Some(key) = last_key {
+            self.progress.copying.insert(name, key);
         }
         events.push(commit(Position::MysqlSnapshot(self.progress.clone())));
         self.open_tx = false;
-        Ok(())
     }
 }
 

@@ -1,18 +1,24 @@
 //! The initial copy, server side: a consistent snapshot and its binlog
-//! position, then every captured table read in primary-key chunks by a
-//! background task that sends converted rows over a bounded channel (so
-//! reading the next chunk overlaps with the sink writing the last one, and
-//! at most two chunks wait in memory).
+//! position, then every captured table read in primary-key chunks by
+//! background workers that send converted rows over one bounded channel
+//! (so reading the next chunks overlaps with the sink writing the last
+//! one, and few chunks wait in memory).
 //!
-//! Tables are copied one after another: MariaDB cannot share one snapshot
-//! between connections, and separate snapshots would each need their own
-//! handover position.
+//! Several tables are copied at once, one per worker. MariaDB cannot share
+//! a snapshot between connections, so each worker after the first opens a
+//! snapshot of its own, at or after the first one's position; streaming
+//! starts from the first position, and replaying the changes in between
+//! converges (see [`MysqlSnapshotProgress`](watershed_events::MysqlSnapshotProgress)).
+//! A table without a primary key is sent as one transaction, so while one
+//! is being sent no other worker sends.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Params, Row as MysqlRow};
-use tokio::sync::mpsc;
+use tokio::sync::{RwLock, mpsc};
+use tokio::task::JoinSet;
 use watershed_events::{MysqlBinlogPosition, MysqlKeyValue, Row, TableSchema};
 use watershed_schema::dialect::mysql::{qualified_name, quote_ident};
 
@@ -22,14 +28,14 @@ use super::error::MysqlError;
 
 const OP: &str = "snapshot";
 
-/// What the copy task reports, in order.
+/// What the copy workers report.
 #[derive(Debug)]
 pub(crate) enum CopyMsg {
-    /// A table's copy begins.
-    Table(Arc<TableSchema>),
-    /// Rows of the current table, in key order. `last_key` is the key of
-    /// the last row (keyed tables); `done` marks the table's last rows.
+    /// Rows of `table`, in key order, after the rows sent before for it.
+    /// `last_key` is the key of the last row (keyed tables); `done` marks
+    /// the table's last rows.
     Rows {
+        table: Arc<TableSchema>,
         rows: Vec<Row>,
         last_key: Option<Vec<MysqlKeyValue>>,
         done: bool,
@@ -114,42 +120,77 @@ pub(crate) struct TableCopy {
     pub after: Option<Vec<MysqlKeyValue>>,
 }
 
-/// Starts the copy task on `conn` (inside its snapshot transaction).
+/// Starts one copy worker per connection (each inside its own snapshot
+/// transaction); they share the tables and one channel.
 pub(crate) fn spawn_copy(
-    conn: Conn,
+    conns: Vec<Conn>,
     tables: Vec<TableCopy>,
     chunk_rows: usize,
 ) -> (CopyReceiver, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(2);
     let task = tokio::spawn(async move {
-        let result = copy_tables(conn, tables, chunk_rows, &tx).await;
-        let msg = result.map(|()| CopyMsg::Finished);
+        let shared = Shared {
+            queue: Arc::new(Mutex::new(tables.into())),
+            tx: tx.clone(),
+            exclusive: Arc::new(RwLock::new(())),
+            chunk_rows,
+        };
+        // Dropping the set (when this task is aborted) aborts the workers.
+        let mut workers = JoinSet::new();
+        for conn in conns {
+            workers.spawn(copy_tables(conn, shared.clone()));
+        }
+        let mut result = Ok(());
+        while let Some(joined) = workers.join_next().await {
+            let outcome = joined.unwrap_or_else(|e| {
+                Err(MysqlError::retryable(
+                    OP,
+                    format!("a copy worker failed: {e}"),
+                ))
+            });
+            if let Err(e) = outcome {
+                result = Err(e);
+                break;
+            }
+        }
         // The receiver gone means the source was closed: nothing to tell.
-        let _ = tx.send(msg).await;
+        let _ = tx.send(result.map(|()| CopyMsg::Finished)).await;
     });
     (rx, task)
 }
 
 type Sender = mpsc::Sender<Result<CopyMsg, MysqlError>>;
 
-async fn copy_tables(
-    mut conn: Conn,
-    tables: Vec<TableCopy>,
+/// What the workers share.
+#[derive(Clone)]
+struct Shared {
+    queue: Arc<Mutex<VecDeque<TableCopy>>>,
+    tx: Sender,
+    /// Held for reading while a chunk is sent, for writing while a keyless
+    /// table (one transaction) is.
+    exclusive: Arc<RwLock<()>>,
     chunk_rows: usize,
-    tx: &Sender,
-) -> Result<(), MysqlError> {
-    for table in tables {
-        if tx
-            .send(Ok(CopyMsg::Table(table.schema.clone())))
-            .await
-            .is_err()
-        {
-            return Ok(());
-        }
+}
+
+impl Shared {
+    fn next_table(&self) -> Option<TableCopy> {
+        self.queue.lock().ok()?.pop_front()
+    }
+
+    /// Sends a keyed chunk; false when the receiver is gone.
+    async fn send(&self, msg: CopyMsg) -> bool {
+        let _turn = self.exclusive.read().await;
+        self.tx.send(Ok(msg)).await.is_ok()
+    }
+}
+
+/// One worker: copies tables from the queue until it is empty.
+async fn copy_tables(mut conn: Conn, shared: Shared) -> Result<(), MysqlError> {
+    while let Some(table) = shared.next_table() {
         let copied = if table.schema.primary_key.is_empty() {
-            copy_keyless(&mut conn, &table.schema, chunk_rows, tx).await
+            copy_keyless(&mut conn, &table.schema, &shared).await
         } else {
-            copy_keyed(&mut conn, &table, chunk_rows, tx).await
+            copy_keyed(&mut conn, &table, &shared).await
         };
         match copied {
             // Dropped since it was listed: its DROP is in the binlog after
@@ -157,11 +198,12 @@ async fn copy_tables(
             Err(e) if e.server_code() == Some(1146) => {
                 tracing::warn!(table = %table.schema.name, "table vanished during the snapshot; skipped");
                 let done = CopyMsg::Rows {
+                    table: table.schema.clone(),
                     rows: Vec::new(),
                     last_key: None,
                     done: true,
                 };
-                if tx.send(Ok(done)).await.is_err() {
+                if !shared.send(done).await {
                     return Ok(());
                 }
             }
@@ -177,12 +219,8 @@ async fn copy_tables(
 
 /// Reads `WHERE key > last ORDER BY key LIMIT chunk_rows` until a chunk
 /// comes back short.
-async fn copy_keyed(
-    conn: &mut Conn,
-    table: &TableCopy,
-    chunk_rows: usize,
-    tx: &Sender,
-) -> Result<(), MysqlError> {
+async fn copy_keyed(conn: &mut Conn, table: &TableCopy, shared: &Shared) -> Result<(), MysqlError> {
+    let chunk_rows = shared.chunk_rows;
     let schema = &table.schema;
     let reader = RowReader::new(schema);
     let select = select_list(schema);
@@ -205,11 +243,12 @@ async fn copy_keyed(
         };
         after = last_key.clone();
         let msg = CopyMsg::Rows {
+            table: schema.clone(),
             rows,
             last_key,
             done,
         };
-        if tx.send(Ok(msg)).await.is_err() || done {
+        if !shared.send(msg).await || done {
             return Ok(());
         }
     }
@@ -222,9 +261,11 @@ async fn copy_keyed(
 async fn copy_keyless(
     conn: &mut Conn,
     schema: &Arc<TableSchema>,
-    chunk_rows: usize,
-    tx: &Sender,
+    shared: &Shared,
 ) -> Result<(), MysqlError> {
+    let chunk_rows = shared.chunk_rows;
+    let tx = &shared.tx;
+    let _alone = shared.exclusive.write().await;
     let reader = RowReader::new(schema);
     let sql = select_list(schema);
     let mut result = conn
@@ -237,6 +278,7 @@ async fn copy_keyless(
         if batch.len() >= chunk_rows {
             let rows = std::mem::replace(&mut batch, Vec::with_capacity(chunk_rows.min(65_536)));
             let msg = CopyMsg::Rows {
+                table: schema.clone(),
                 rows,
                 last_key: None,
                 done: false,
@@ -248,6 +290,7 @@ async fn copy_keyless(
     }
     drop(result);
     let last = CopyMsg::Rows {
+        table: schema.clone(),
         rows: batch,
         last_key: None,
         done: true,

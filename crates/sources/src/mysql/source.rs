@@ -15,7 +15,7 @@ use watershed_events::{
 use super::catalog::list_tables;
 use super::config::{MysqlConfig, SnapshotMode};
 use super::conn::{Collations, Flavor, ServerInfo, binlog_end, check_server, connect, gtid_at};
-use super::copy::SnapshotCopy;
+use super::copy::{CopySetup, SnapshotCopy};
 use super::error::MysqlError;
 use super::filter::TableFilter;
 use super::gtid::GtidSet;
@@ -80,16 +80,17 @@ impl MysqlSource {
         server: Server,
         resume: Option<watershed_events::MysqlSnapshotProgress>,
     ) -> Result<(), MysqlError> {
-        let copy = SnapshotCopy::start(
-            conn,
-            server.info.flavor,
-            &server.filter,
-            resume,
-            self.config.chunk_rows,
-            self.wait(),
-        )
-        .await?
-        .recording_filter(self.config.tables.clone());
+        let setup = CopySetup {
+            url: &self.config.url,
+            flavor: server.info.flavor,
+            filter: &server.filter,
+            chunk_rows: self.config.chunk_rows,
+            workers: self.config.snapshot_workers,
+            wait: self.wait(),
+        };
+        let copy = SnapshotCopy::start(conn, setup, resume)
+            .await?
+            .recording_filter(self.config.tables.clone());
         self.phase = Phase::Copy(Box::new(Copying { copy, server }));
         Ok(())
     }
@@ -388,6 +389,7 @@ mod tests {
             snapshot: SnapshotMode::Initial,
             chunk_rows: 10,
             heartbeat_ms: 100,
+            snapshot_workers: 2,
             lag_alert_s: None,
         });
         let err = source

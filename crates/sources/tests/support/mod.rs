@@ -41,6 +41,9 @@ pub fn config(db: &str, tables: &[&str], snapshot: SnapshotMode, chunk_rows: usi
         snapshot,
         chunk_rows,
         heartbeat_ms: 200,
+        // One at a time, so that tests can expect an order; parallel
+        // copies have their own test.
+        snapshot_workers: 1,
         lag_alert_s: None,
     }
 }
