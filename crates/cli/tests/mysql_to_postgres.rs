@@ -669,3 +669,45 @@ fn schema_change_policies_quarantine_one_table_and_freeze_stops() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_table_rejected_during_the_snapshot_is_isolated_and_the_rest_is_copied() {
+    let setup = Setup::with("", "defaults: { on_table_error: isolate }\n");
+    let mut workload = Workload::new(16);
+    setup.source(&workload.batch(300));
+    // A target made by hand, with a rule the source's names break.
+    Postgres::shared()
+        .sql(
+            &setup.dwh,
+            "CREATE SCHEMA raw; CREATE TABLE raw.customers (id integer PRIMARY KEY, \
+             name varchar(100) NOT NULL CONSTRAINT short_names CHECK (length(name) < 3), \
+             email varchar(200), balance numeric(65,30))",
+        )
+        .expect("constrained target");
+    let addr = free_addr();
+    let child = setup.spawn_on(&addr);
+    let customers = format!("{}.customers", setup.shop);
+    wait_until("the isolation", Duration::from_secs(60), || {
+        table_states(&addr)[&customers]["state"] == "isolated"
+    });
+    setup.source(&workload.batch(100));
+    wait_until(
+        "orders copied and streamed",
+        Duration::from_secs(60),
+        || setup.target_count("orders") == source_count(&setup, "orders"),
+    );
+    Postgres::shared()
+        .sql(
+            &setup.dwh,
+            "ALTER TABLE raw.customers DROP CONSTRAINT short_names",
+        )
+        .expect("drop the rule");
+    let resync = table_command(&setup, "resync", &customers, &addr);
+    assert!(
+        resync.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resync.stderr)
+    );
+    setup.wait_verified(Duration::from_secs(60));
+    stop_cleanly(child);
+}

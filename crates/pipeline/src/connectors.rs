@@ -120,11 +120,12 @@ async fn binlog_checks(
 
 /// One warning per table the checkpoint says is not applied live.
 fn table_state_checks(position: Option<&Position>) -> Vec<Check> {
-    let Some(Position::MysqlFile(position)) = position else {
-        return Vec::new();
+    let tables = match position {
+        Some(Position::MysqlFile(position)) => &position.tables,
+        Some(Position::MysqlSnapshot(progress)) => &progress.handover.tables,
+        _ => return Vec::new(),
     };
-    position
-        .tables
+    tables
         .iter()
         .map(|(table, state)| {
             let fix = match state {

@@ -79,6 +79,7 @@ impl TableControls {
         let empty = BTreeMap::new();
         let carried = match position {
             Position::MysqlFile(binlog) => &binlog.tables,
+            Position::MysqlSnapshot(progress) => &progress.handover.tables,
             _ => &empty,
         };
         let Ok(mut states) = self.states.lock() else {

@@ -10,8 +10,8 @@ use std::time::Duration;
 use mysql_async::Conn;
 use tokio::task::JoinHandle;
 use watershed_events::{
-    Change, Event, MysqlBinlogPosition, MysqlSnapshotProgress, Position, SchemaChange, TableName,
-    TableSchema, Timestamp, TxBegin, TxCommit,
+    Change, Event, MysqlBinlogPosition, MysqlSnapshotProgress, Position, SchemaChange,
+    TableControl, TableName, TableSchema, Timestamp, TxBegin, TxCommit,
 };
 
 use super::catalog::{list_tables, load_schemas};
@@ -79,6 +79,7 @@ impl SnapshotCopy {
         let copies: Vec<TableCopy> = schemas
             .iter()
             .filter(|s| !progress.tables_done.contains(&s.name.to_string()))
+            .filter(|s| !progress.handover.tables.contains_key(&s.name.to_string()))
             .map(|s| TableCopy {
                 schema: s.clone(),
                 after: progress.copying.get(&s.name.to_string()).cloned(),
@@ -119,6 +120,24 @@ impl SnapshotCopy {
         self
     }
 
+    /// Stops passing on `table`'s rows: it is isolated, and streaming will
+    /// skip it too (the handover position carries the state) until it is
+    /// re-copied.
+    pub(crate) fn isolate(&mut self, table: &TableName, reason: String) -> Result<(), String> {
+        if !self.schemas.iter().any(|s| s.name == *table) {
+            return Err(format!("table {table} is not part of this snapshot"));
+        }
+        let name = table.to_string();
+        tracing::warn!(table = %name, "table isolated during the snapshot; the others go on");
+        self.progress.copying.remove(&name);
+        self.progress.tables_done.retain(|t| *t != name);
+        self.progress
+            .handover
+            .tables
+            .insert(name, TableControl::Isolated { reason });
+        Ok(())
+    }
+
     /// Where streaming starts after the copy.
     pub(crate) fn handover(&self) -> &MysqlBinlogPosition {
         &self.progress.handover
@@ -136,33 +155,28 @@ impl SnapshotCopy {
             return Ok(None);
         }
         let mut events = Vec::new();
-        loop {
-            let msg = match tokio::time::timeout(self.wait, self.rx.recv()).await {
-                Err(_) => return Ok(Some(events)),
-                Ok(None) => {
-                    return Err(MysqlError::retryable("snapshot", "the copy task stopped"));
-                }
-                Ok(Some(msg)) => msg?,
-            };
-            match msg {
-                CopyMsg::Rows {
-                    table,
-                    rows,
-                    last_key,
-                    done,
-                } => {
-                    self.rows(table, rows, last_key, done, &mut events);
-                    return Ok(Some(events));
-                }
-                CopyMsg::Finished => {
-                    events.push(Event::Begin(TxBegin { commit_time: None }));
-                    events.push(commit(Position::MysqlFile(self.progress.handover.clone())));
-                    self.finished = true;
-                    tracing::info!(handover = %self.progress.handover, "snapshot complete");
-                    return Ok(Some(events));
-                }
+        let msg = match tokio::time::timeout(self.wait, self.rx.recv()).await {
+            Err(_) => return Ok(Some(events)),
+            Ok(None) => {
+                return Err(MysqlError::retryable("snapshot", "the copy task stopped"));
+            }
+            Ok(Some(msg)) => msg?,
+        };
+        match msg {
+            CopyMsg::Rows {
+                table,
+                rows,
+                last_key,
+                done,
+            } => self.rows(table, rows, last_key, done, &mut events),
+            CopyMsg::Finished => {
+                events.push(Event::Begin(TxBegin { commit_time: None }));
+                events.push(commit(Position::MysqlFile(self.progress.handover.clone())));
+                self.finished = true;
+                tracing::info!(handover = %self.progress.handover, "snapshot complete");
             }
         }
+        Ok(Some(events))
     }
 
     /// A keyed table's chunk is one transaction; a keyless table's chunks
@@ -175,6 +189,10 @@ impl SnapshotCopy {
         done: bool,
         events: &mut Vec<Event>,
     ) {
+        let name = table.name.to_string();
+        if self.progress.handover.tables.contains_key(&name) {
+            return;
+        }
         let keyed = !table.primary_key.is_empty();
         if self.announced.insert(table.name.clone()) {
             events.push(Event::Schema(SchemaChange::new(table.clone())));
@@ -190,7 +208,6 @@ impl SnapshotCopy {
         if !keyed && !done {
             return;
         }
-        let name = table.name.to_string();
         if done {
             self.progress.copying.remove(&name);
             self.progress.tables_done.push(name);

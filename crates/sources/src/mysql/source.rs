@@ -365,10 +365,17 @@ impl Source for MysqlSource {
     ) -> Result<(), ControlError> {
         match &mut self.phase {
             Phase::Stream(reader) => reader.state_mut().request(table.clone(), action).await,
-            Phase::Copy(_) => Err(ControlError::Refused(
-                "the initial snapshot is still running: per-table control starts with streaming"
-                    .into(),
-            )),
+            Phase::Copy(copying) => match action {
+                TableAction::Isolate { reason } => copying
+                    .copy
+                    .isolate(table, reason)
+                    .map_err(ControlError::Refused),
+                _ => Err(ControlError::Refused(
+                    "the initial snapshot is still running: pause, resume and resync start with \
+                     streaming"
+                        .into(),
+                )),
+            },
             Phase::Closed | Phase::Done => {
                 Err(ControlError::Refused("the source is not streaming".into()))
             }
