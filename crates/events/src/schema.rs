@@ -156,7 +156,7 @@ impl Column {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Index {
     pub name: String,
-    /// Column names, or expressions where `expression` says so.
+    /// Column names, in index order (expression indexes are not modelled).
     pub columns: Vec<String>,
     pub unique: bool,
     /// `btree`, `hash`, … when not the database's default.

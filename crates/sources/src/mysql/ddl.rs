@@ -27,6 +27,11 @@ pub(crate) enum Statement {
         /// `CHANGE a b …`), in statement order.
         renamed_columns: Vec<ColumnRename>,
     },
+    /// DDL on tables (ALTER, CREATE, DROP, RENAME, TRUNCATE) this reader
+    /// could not follow; `mentions` are the table names it may concern.
+    Unreadable {
+        mentions: Vec<TableName>,
+    },
     Other,
 }
 
@@ -51,7 +56,39 @@ pub(crate) fn classify(query: &str, default_db: &str) -> Statement {
         at: 0,
         default_db,
     };
-    p.statement().unwrap_or(Statement::Other)
+    p.statement()
+        .unwrap_or_else(|| unreadable(&tokens, default_db))
+}
+
+const TABLE_DDL: [&str; 5] = ["ALTER", "CREATE", "DROP", "RENAME", "TRUNCATE"];
+
+/// A statement that failed to parse: other statements are skipped, table
+/// DDL lists every name it could refer to (`a.b` pairs and bare names).
+fn unreadable(tokens: &[Token], default_db: &str) -> Statement {
+    if !tokens
+        .first()
+        .is_some_and(|t| TABLE_DDL.iter().any(|k| t.is(k)))
+    {
+        return Statement::Other;
+    }
+    let name = |t: &Token| match t {
+        Token::Word(w) | Token::Quoted(w) => Some(w.clone()),
+        Token::Punct(_) => None,
+    };
+    let mut mentions = Vec::new();
+    for (i, token) in tokens.iter().enumerate().skip(1) {
+        let Some(first) = name(token) else { continue };
+        mentions.push(TableName::new(Some(default_db), &first));
+        if tokens.get(i + 1) == Some(&Token::Punct('.'))
+            && let Some(second) = tokens.get(i + 2).and_then(name)
+        {
+            mentions.push(TableName::new(Some(&first), &second));
+        }
+    }
+    if mentions.is_empty() {
+        return Statement::Other;
+    }
+    Statement::Unreadable { mentions }
 }
 
 struct Parser<'a> {

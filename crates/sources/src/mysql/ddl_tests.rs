@@ -151,3 +151,23 @@ fn unrelated_statements_are_other() {
         assert_eq!(classify(sql, "s"), Statement::Other, "{sql}");
     }
 }
+
+#[test]
+fn table_ddl_that_cannot_be_read_names_what_it_may_concern() {
+    let Statement::Unreadable { mentions } =
+        classify("RENAME TABLE shop.orders shop.archive", "db")
+    else {
+        panic!("not unreadable");
+    };
+    assert!(mentions.contains(&t("shop", "orders")), "{mentions:?}");
+    assert_eq!(
+        classify("GRANT SELECT ON shop.* TO 'x'@'%'", "db"),
+        Statement::Other,
+        "not table DDL: skipped"
+    );
+    assert_eq!(
+        classify("CREATE", "db"),
+        Statement::Other,
+        "nothing it could concern"
+    );
+}

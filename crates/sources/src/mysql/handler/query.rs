@@ -67,6 +67,22 @@ impl StreamState {
                 self.on_ddl(&changed, &gone, renamed_columns, out).await?;
                 self.end_statement(log_pos, header.timestamp(), out);
             }
+            Statement::Unreadable { mentions } => {
+                if let Some(table) = mentions.iter().find(|t| self.captures(t)) {
+                    let text = query.query();
+                    let head: String = text.chars().take(120).collect();
+                    return Err(MysqlError::fatal(
+                        "binlog stream",
+                        format!(
+                            "a DDL statement that may change this captured table could not be read: \
+                             `{head}`; the pipeline stops before it (position kept, nothing skipped): \
+                             please report the statement"
+                        ),
+                    )
+                    .table(table));
+                }
+                self.end_statement(log_pos, header.timestamp(), out);
+            }
             Statement::Other => self.end_statement(log_pos, header.timestamp(), out),
         }
         Ok(())
