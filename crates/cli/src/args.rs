@@ -102,6 +102,82 @@ pub enum SchemaCommand {
         /// The DBML file.
         file: PathBuf,
     },
+    /// Make a live database match a DBML file: create what is missing and
+    /// make additive changes (new columns, wider types, new enum values,
+    /// indexes, foreign keys). Changes that drop or narrow are printed
+    /// and need --confirm (exit 1 without it). Running it twice changes
+    /// nothing the second time. PostgreSQL runs it in one transaction.
+    Apply {
+        /// The DBML file.
+        file: PathBuf,
+        /// The database: postgres://… or mysql://… (mariadb://…).
+        #[arg(long)]
+        url: String,
+        /// Print the plan and the exact SQL; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also make the changes that drop or narrow.
+        #[arg(long)]
+        confirm: bool,
+        /// Keep refs between schemas out of the database (see `sql`).
+        #[arg(long)]
+        no_cross_schema_fks: bool,
+        /// How long to keep retrying to connect (a database that is still
+        /// starting), e.g. 30s.
+        #[arg(long, value_parser = parse_duration, default_value = "30s")]
+        wait: Duration,
+    },
+    /// Print a live database's schema as DBML (sorted, so the same
+    /// database always gives the same text).
+    Pull {
+        /// The database: postgres://… or mysql://… (mariadb://…).
+        #[arg(long)]
+        url: String,
+        /// Only this schema (MySQL: database); default: every schema
+        /// (MySQL: the URL's database, or every database without one).
+        #[arg(long)]
+        schema: Option<String>,
+        /// How long to keep retrying to connect, e.g. 30s.
+        #[arg(long, value_parser = parse_duration, default_value = "30s")]
+        wait: Duration,
+    },
+    /// List the changes from schema A to schema B (DBML files or database
+    /// URLs) and print the SQL that makes them. Exit 0 when they are the
+    /// same, 1 when they differ, 2 on errors.
+    Diff {
+        /// A DBML file or a database URL.
+        from: String,
+        /// A DBML file or a database URL.
+        to: String,
+        /// The SQL dialect; default: B's when B is a URL, else the
+        /// Project's database_type.
+        #[arg(long, value_enum)]
+        dialect: Option<SqlDialect>,
+        /// How long to keep retrying to connect, e.g. 30s.
+        #[arg(long, value_parser = parse_duration, default_value = "30s")]
+        wait: Duration,
+    },
+    /// Write dbt sources (with tests) and one staging model per table for
+    /// a DBML file or a live database, under
+    /// DIR/models/staging/<source>/.
+    Dbt {
+        /// The DBML file (or give --url).
+        #[arg(required_unless_present = "url", conflicts_with = "url")]
+        file: Option<PathBuf>,
+        /// A database to read instead of a file.
+        #[arg(long)]
+        url: Option<String>,
+        /// The dbt project folder to write into.
+        #[arg(long)]
+        out: PathBuf,
+        /// The dbt source name; default: the Project's name, else the
+        /// database's, else `raw`.
+        #[arg(long)]
+        source_name: Option<String>,
+        /// How long to keep retrying to connect, e.g. 30s.
+        #[arg(long, value_parser = parse_duration, default_value = "30s")]
+        wait: Duration,
+    },
 }
 
 /// A SQL dialect for `schema sql`.
@@ -154,8 +230,9 @@ pub enum Command {
         #[command(subcommand)]
         command: TableCommand,
     },
-    /// Schema as code: check a DBML file, or write the SQL that creates
-    /// it. Diagnostics go to stderr; exit 1 when the file has errors.
+    /// Schema as code: lint DBML, write its SQL, apply it to a live
+    /// database, pull DBML from one, diff two schemas, emit dbt sources and
+    /// staging models. Diagnostics go to stderr.
     Schema {
         #[command(subcommand)]
         command: SchemaCommand,

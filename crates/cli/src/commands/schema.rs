@@ -1,5 +1,11 @@
-//! `watershed schema`: lint a DBML file, or print the DDL it describes.
+//! `watershed schema`: lint a DBML file, print the DDL it describes, and
+//! (in [`live`] and [`dbt`]) apply it to a database, pull a database as
+//! DBML, diff two schemas, and write dbt sources and staging models.
 
+mod dbt;
+mod live;
+
+use std::future::Future;
 use std::path::Path;
 
 use anyhow::{Context, anyhow};
@@ -18,7 +24,62 @@ pub fn schema(command: &SchemaCommand, global: &GlobalArgs) -> Result<(), Failur
             no_cross_schema_fks,
         } => sql(file, *dialect, *no_cross_schema_fks, global),
         SchemaCommand::Lint { file } => lint(file, global),
+        SchemaCommand::Apply {
+            file,
+            url,
+            dry_run,
+            confirm,
+            no_cross_schema_fks,
+            wait,
+        } => {
+            let options = live::ApplyArgs {
+                dry_run: *dry_run,
+                confirm: *confirm,
+                no_cross_schema_fks: *no_cross_schema_fks,
+                wait: *wait,
+            };
+            block_on(live::apply(file, url, &options, global))
+        }
+        SchemaCommand::Pull { url, schema, wait } => {
+            block_on(live::pull(url, schema.as_deref(), *wait, global))
+        }
+        SchemaCommand::Diff {
+            from,
+            to,
+            dialect,
+            wait,
+        } => block_on(live::diff(from, to, *dialect, *wait, global)),
+        SchemaCommand::Dbt {
+            file,
+            url,
+            out,
+            source_name,
+            wait,
+        } => block_on(dbt::dbt(
+            file.as_deref(),
+            url.as_deref(),
+            out,
+            source_name.as_deref(),
+            *wait,
+            global,
+        )),
     }
+}
+
+/// Runs `future` to completion on the command's runtime (the dispatcher
+/// calls `schema` as a plain function).
+fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
+}
+
+/// Reads and parses a DBML file; errors go to stderr with their positions.
+fn load(file: &Path) -> Result<dbml::Document, Failure> {
+    let text = read(file)?;
+    dbml::parse(&file.display().to_string(), &text).map_err(|errors| {
+        eprintln!("{errors}");
+        let count = errors.diagnostics.len();
+        Failure::runtime(anyhow!("{} has {count} error(s)", file.display()))
+    })
 }
 
 fn read(file: &Path) -> Result<String, Failure> {
@@ -33,12 +94,7 @@ fn sql(
     no_cross_schema_fks: bool,
     global: &GlobalArgs,
 ) -> Result<(), Failure> {
-    let text = read(file)?;
-    let doc = dbml::parse(&file.display().to_string(), &text).map_err(|errors| {
-        eprintln!("{errors}");
-        let count = errors.diagnostics.len();
-        Failure::runtime(anyhow!("{} has {count} error(s)", file.display()))
-    })?;
+    let doc = load(file)?;
     let dialect = match dialect {
         Some(SqlDialect::Postgres) => Dialect::Postgres,
         Some(SqlDialect::Mysql) => Dialect::Mysql,
@@ -63,6 +119,16 @@ fn sql(
 
 /// The dialect the Project's `database_type` names.
 fn project_dialect(doc: &dbml::Document) -> Result<Dialect, Failure> {
+    database_type(doc).map_err(|other| {
+        Failure::usage(anyhow!(
+            "no --dialect given and the Project's database_type is {}: say --dialect postgres or --dialect mysql",
+            other.map_or("not set".to_owned(), |t| format!("`{t}`"))
+        ))
+    })
+}
+
+/// The Project's `database_type` as a dialect, or what it says instead.
+fn database_type(doc: &dbml::Document) -> Result<Dialect, Option<String>> {
     match doc
         .project_setting("database_type")
         .map(str::to_ascii_lowercase)
@@ -70,10 +136,7 @@ fn project_dialect(doc: &dbml::Document) -> Result<Dialect, Failure> {
     {
         Some("postgresql" | "postgres") => Ok(Dialect::Postgres),
         Some("mysql" | "mariadb") => Ok(Dialect::Mysql),
-        other => Err(Failure::usage(anyhow!(
-            "no --dialect given and the Project's database_type is {}: say --dialect postgres or --dialect mysql",
-            other.map_or("not set".to_owned(), |t| format!("`{t}`"))
-        ))),
+        other => Err(other.map(str::to_owned)),
     }
 }
 

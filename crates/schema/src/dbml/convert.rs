@@ -19,10 +19,21 @@
 //! | `binary(n)` / `varbinary(n)` / `blob`, `bytea`, `tinyblob` … `longblob` | `Binary` / `Varbinary` / `Blob` |
 //! | an enum's name | `Enum` with its values |
 //! | `type[]` | `Array` of the element type |
+//! | `tinyint unsigned` … `bigint unsigned` (quoted, as `schema pull` writes them) | `UInt8` … `UInt64` |
+//! | `bit(n)`, `bit varying(n)`, `varbit(n)` | `Bit { n }` |
+//!
+//! Column `unique` becomes a one-column unique index named
+//! `<table>_<column>_key`; `increment` and the serial types set
+//! `auto_increment`; notes become comments; refs become foreign keys on
+//! the table that holds the key (many-to-many refs are left to the join
+//! table [`crate::ddl::plan`] makes).
 
-use watershed_events::{Column, Index, LogicalType, TableName, TableSchema};
+use watershed_events::{Column, ForeignKey, Index, LogicalType, TableName, TableSchema};
 
-use super::model::{ColumnDef, DataType, DefaultValue, Document, IndexDef, Table};
+use super::model::{
+    ColumnDef, DataType, DefaultValue, Document, Endpoint, IndexDef, Ref, RefAction, Relation,
+    Table,
+};
 
 /// Every table of a checked document, in file order.
 pub fn to_table_schemas(doc: &Document) -> Vec<TableSchema> {
@@ -37,17 +48,38 @@ pub fn to_table_schema(doc: &Document, table: &Table) -> TableSchema {
         .iter()
         .map(|c| to_column(doc, c, primary_key.contains(&c.name)))
         .collect();
-    let indexes = table
-        .indexes
+    let mut indexes: Vec<Index> = table
+        .columns
         .iter()
-        .enumerate()
-        .filter(|(_, i)| !i.primary_key && !i.column_names().is_empty())
-        .map(|(n, i)| Index {
-            name: index_name(table, i, n),
-            columns: i.column_names(),
-            unique: i.unique,
+        .filter(|c| c.settings.unique && !primary_key.contains(&c.name))
+        .map(|c| Index {
+            name: format!("{}_{}_key", table.name.name, c.name),
+            columns: vec![c.name.clone()],
+            unique: true,
             method: None,
         })
+        .collect();
+    indexes.extend(
+        table
+            .indexes
+            .iter()
+            .enumerate()
+            // Indexes on expressions are not in the model.
+            .filter(|(_, i)| {
+                !i.primary_key && !i.parts.is_empty() && i.column_names().len() == i.parts.len()
+            })
+            .map(|(n, i)| Index {
+                name: index_name(table, i, n),
+                columns: i.column_names(),
+                unique: i.unique,
+                method: i.kind.clone(),
+            }),
+    );
+    let foreign_keys = doc
+        .refs
+        .iter()
+        .filter(|r| r.relation != Relation::ManyToMany)
+        .filter_map(|r| foreign_key(table, r))
         .collect();
     TableSchema {
         name: TableName::new(table.name.schema.as_deref(), &table.name.name),
@@ -55,9 +87,34 @@ pub fn to_table_schema(doc: &Document, table: &Table) -> TableSchema {
         primary_key,
         indexes,
         version: 1,
-        foreign_keys: Vec::new(),
-        comment: None,
+        foreign_keys,
+        comment: table.note.clone(),
     }
+}
+
+/// The foreign key `found` puts on `table`, if `table` holds its key: the
+/// left side of `>`, the right side of `<` and `-` (as the DDL does).
+fn foreign_key(table: &Table, found: &Ref) -> Option<ForeignKey> {
+    let (holder, target): (&Endpoint, &Endpoint) = match found.relation {
+        Relation::ManyToOne => (&found.left, &found.right),
+        _ => (&found.right, &found.left),
+    };
+    if !holder.table.same_as(&table.name) {
+        return None;
+    }
+    let action = |a: Option<RefAction>| a.map(|a| a.sql().to_ascii_lowercase());
+    Some(ForeignKey {
+        name: Some(
+            found.name.clone().unwrap_or_else(|| {
+                format!("{}_{}_fkey", holder.table.name, holder.columns.join("_"))
+            }),
+        ),
+        columns: holder.columns.clone(),
+        referenced: TableName::new(target.table.schema.as_deref(), &target.table.name),
+        referenced_columns: target.columns.clone(),
+        on_delete: action(found.on_delete),
+        on_update: action(found.on_update),
+    })
 }
 
 fn to_column(doc: &Document, column: &ColumnDef, in_primary_key: bool) -> Column {
@@ -66,7 +123,16 @@ fn to_column(doc: &Document, column: &ColumnDef, in_primary_key: bool) -> Column
     let nullable = !in_primary_key && column.settings.not_null != Some(true);
     let mut converted = Column::new(&column.name, logical, nullable);
     converted.default = column.settings.default.as_ref().map(default_sql);
+    converted.auto_increment = column.settings.increment || is_serial(&column.data_type);
+    converted.comment = column.settings.note.clone();
     converted
+}
+
+fn is_serial(data_type: &DataType) -> bool {
+    matches!(
+        data_type.name.to_ascii_lowercase().as_str(),
+        "serial" | "serial2" | "serial4" | "serial8" | "smallserial" | "bigserial"
+    )
 }
 
 /// A default as SQL text: numbers and expressions as written, strings
@@ -163,6 +229,14 @@ fn builtin_type(name: &str, args: &[String]) -> Option<LogicalType> {
         "binary" => Binary { length },
         "varbinary" => Varbinary { length },
         "blob" | "bytea" | "tinyblob" | "mediumblob" | "longblob" => Blob,
+        "bit" | "bit varying" | "varbit" => Bit {
+            width: arg::<u16>(args, 0).unwrap_or(1),
+        },
+        "tinyint unsigned" => UInt8,
+        "smallint unsigned" => UInt16,
+        "mediumint unsigned" => UInt24,
+        "int unsigned" | "integer unsigned" => UInt32,
+        "bigint unsigned" => UInt64,
         _ => return None,
     })
 }
@@ -233,5 +307,39 @@ mod tests {
         assert_eq!(table.indexes[0].name, "t_a_b_key");
         assert!(table.indexes[0].unique);
         assert_eq!(table.indexes[1].name, "by_c");
+    }
+
+    #[test]
+    fn refs_notes_increments_uniques_and_index_types_reach_the_table_schema() {
+        let doc = parse(
+            "t.dbml",
+            "Table a [note: 'A'] {\n id serial [pk]\n code int [unique, increment, note: 'c']\n indexes {\n  code [type: hash]\n  `lower(x)`\n }\n}\nTable b {\n id int [pk]\n a_id int [ref: > a.id]\n}\nRef named: b.id - a.code [delete: cascade]\n",
+        )
+        .expect("parses");
+        let tables = to_table_schemas(&doc);
+        let (a, b) = (&tables[0], &tables[1]);
+        assert_eq!(a.comment.as_deref(), Some("A"));
+        assert!(a.columns[0].auto_increment && a.columns[1].auto_increment);
+        assert_eq!(a.columns[1].comment.as_deref(), Some("c"));
+        assert_eq!(
+            a.indexes.len(),
+            2,
+            "the unique column and the hash index, not the expression"
+        );
+        assert_eq!(
+            (a.indexes[0].name.as_str(), a.indexes[0].unique),
+            ("a_code_key", true)
+        );
+        assert_eq!(a.indexes[1].method.as_deref(), Some("hash"));
+        assert_eq!(b.foreign_keys.len(), 1, "`>` puts the key on b");
+        assert_eq!(b.foreign_keys[0].referenced, TableName::new(None, "a"));
+        assert_eq!(b.foreign_keys[0].name.as_deref(), Some("b_a_id_fkey"));
+        let one_to_one = &a.foreign_keys[0];
+        assert_eq!(
+            one_to_one.name.as_deref(),
+            Some("named"),
+            "`-` puts the key on the right side"
+        );
+        assert_eq!(one_to_one.on_delete.as_deref(), Some("cascade"));
     }
 }

@@ -5,6 +5,7 @@
 //! | DBML | PostgreSQL | MySQL/MariaDB |
 //! |---|---|---|
 //! | `tinyint`, `mediumint`, `year` | `smallint`, `integer`, `smallint` | as written |
+//! | `"tinyint unsigned"` … `"bigint unsigned"` (as `schema pull` writes them) | the next wider type; `numeric(20,0)` for `bigint unsigned` | as written |
 //! | `int(11)` (display width) | `int` | as written |
 //! | `serial`, `bigserial`, `smallserial` | as written | `int`, `bigint`, `smallint` with `AUTO_INCREMENT` |
 //! | `int2`, `int4`, `int8`, `float4`, `float8` | as written | `smallint`, `int`, `bigint`, `float`, `double` |
@@ -34,6 +35,9 @@ pub(super) fn postgres_type(doc: &Document, data_type: &DataType, namer: &Namer<
         return format!("{}{array}", namer.qualified(&found.name));
     }
     let lower = data_type.name.to_ascii_lowercase();
+    if lower == "bigint unsigned" {
+        return format!("numeric(20,0){array}");
+    }
     let (name, args) = match lower.as_str() {
         "tinyint" | "year" => ("smallint", false),
         "mediumint" => ("integer", false),
@@ -45,6 +49,9 @@ pub(super) fn postgres_type(doc: &Document, data_type: &DataType, namer: &Namer<
         }
         "nvarchar" => ("varchar", true),
         "nchar" => ("char", true),
+        "tinyint unsigned" => ("smallint", false),
+        "smallint unsigned" | "mediumint unsigned" => ("integer", false),
+        "int unsigned" | "integer unsigned" => ("bigint", false),
         other if is_integer(other) => (data_type.name.as_str(), false),
         _ => (data_type.name.as_str(), true),
     };
