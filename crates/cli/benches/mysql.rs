@@ -85,7 +85,10 @@ impl Pipeline {
                 "--listen",
                 "127.0.0.1:0",
             ])
-            .env("WATERSHED_LOG", "warn")
+            .env(
+                "WATERSHED_LOG",
+                std::env::var("WATERSHED_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stderr(Stdio::inherit());
         command
     }
