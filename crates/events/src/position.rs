@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -82,8 +83,13 @@ pub struct MysqlBinlogPosition {
     pub tables: BTreeMap<String, TableControl>,
     /// The `tables` filter the stream ran with. Opening with a filter that
     /// captures more re-copies just the tables it adds; empty: unknown.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub filter: Vec<String>,
+    /// Shared: every commit's position carries it.
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub filter: Arc<[String]>,
+}
+
+fn is_empty(list: &Arc<[String]>) -> bool {
+    list.is_empty()
 }
 
 impl MysqlBinlogPosition {

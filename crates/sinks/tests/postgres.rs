@@ -212,6 +212,27 @@ async fn an_insert_of_an_existing_key_replaces_the_row() {
 }
 
 #[tokio::test]
+async fn one_key_inserted_twice_in_a_write_keeps_the_later_row() {
+    // A snapshot from a later worker's snapshot, then the stream's replay
+    // of the same insert: both in one write.
+    let db = Db::new("pg_twice");
+    let t = items();
+    let mut sink = db.sink(db.config()).await;
+    apply(&mut sink, 1, vec![schema(&t)]).await;
+    apply(
+        &mut sink,
+        2,
+        vec![
+            insert(&t, row(1, "first")),
+            insert(&t, row(2, "two")),
+            insert(&t, row(1, "second")),
+        ],
+    )
+    .await;
+    assert_eq!(db.sql(ITEMS), "1|second|-\n2|two|-");
+}
+
+#[tokio::test]
 async fn keyless_updates_and_deletes_touch_exactly_one_row() {
     let db = Db::new("pg_keyless");
     let log = table(

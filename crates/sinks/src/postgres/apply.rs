@@ -42,10 +42,22 @@ struct Split<'r, 'a> {
 pub(crate) async fn apply(
     client: &Client,
     state: &mut TableState,
-    reduced: &Reduced<'_>,
+    reduced: &mut Reduced<'_>,
     txs: &[TxInfo],
 ) -> Result<Vec<u64>, SinkError> {
     let keyed = !state.key.is_empty();
+    if keyed && !reduced.is_indexed() {
+        // Nothing but inserts: try them as they came; reduce only if a
+        // key turns out to exist already (or twice).
+        if state.direct_cooldown == 0 {
+            let direct: Vec<&Outcome<'_>> = reduced.outcomes.iter().collect();
+            if let Some(nulled) = insert_directly(client, state, &direct, txs).await? {
+                return Ok(nulled);
+            }
+        }
+        reduced.index(&state.key);
+    }
+    let reduced = &*reduced;
     let mut split = split(state, reduced);
     state.direct_cooldown = state.direct_cooldown.saturating_sub(1);
     let mut nulled = vec![0; state.layout.len()];

@@ -46,10 +46,19 @@ impl Outcome<'_> {
 }
 
 /// A table's changes reduced, in order of each key's first appearance.
+///
+/// A keyed run of nothing but inserts (a snapshot, an append-only table)
+/// is kept as it came, without hashing a key per row: a source cannot
+/// insert one key twice without deleting it between, and the one case
+/// where it may (a snapshot overlapping the stream) shows up as a unique
+/// violation of the direct COPY, after which [`Reduced::index`] reduces
+/// the run for real.
 #[derive(Debug, Default)]
 pub(crate) struct Reduced<'a> {
     pub outcomes: Vec<Outcome<'a>>,
     index: HashMap<Key, usize>,
+    /// `index` holds every keyed outcome (false while only inserts came).
+    indexed: bool,
 }
 
 /// A change without the row image its operation needs.
@@ -65,7 +74,20 @@ impl<'a> Reduced<'a> {
         tx: u32,
     ) -> Result<(), MissingImage> {
         let missing = || MissingImage(change.op);
+        if !self.indexed && change.op != ChangeOp::Insert {
+            self.index(key);
+        }
         match change.op {
+            ChangeOp::Insert if !self.indexed => {
+                let after = change.after.as_deref().ok_or_else(missing)?;
+                self.outcomes.push(Outcome {
+                    row: after.into(),
+                    op: ChangeOp::Insert,
+                    tx,
+                    count: 1,
+                    fresh: true,
+                });
+            }
             ChangeOp::Insert => {
                 let after = change.after.as_deref().ok_or_else(missing)?;
                 self.set(Key::of(after, key), after.into(), change.op, tx, 1);
@@ -111,6 +133,26 @@ impl<'a> Reduced<'a> {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.outcomes.is_empty()
+    }
+
+    /// True when the outcomes are one per key (always, once indexed).
+    pub(crate) fn is_indexed(&self) -> bool {
+        self.indexed
+    }
+
+    /// Reduces a run of inserts kept as it came to one outcome per key,
+    /// the last insert of a key winning.
+    pub(crate) fn index(&mut self, key: &[usize]) {
+        if self.indexed {
+            return;
+        }
+        self.indexed = true;
+        let inserts = std::mem::take(&mut self.outcomes);
+        self.index.reserve(inserts.len());
+        for outcome in inserts {
+            let row_key = Key::of(&outcome.row, key);
+            self.set(row_key, outcome.row, outcome.op, outcome.tx, outcome.count);
+        }
     }
 
     fn set(&mut self, key: Key, row: Cow<'a, [Value]>, op: ChangeOp, tx: u32, count: i64) {
@@ -301,6 +343,35 @@ mod tests {
             reduced.outcomes.iter().map(|o| (o.count, o.op)).collect();
         assert_eq!(summary, vec![(-1, ChangeOp::Delete), (1, ChangeOp::Insert)]);
         assert!(reduced.outcomes[1].fresh);
+    }
+
+    #[test]
+    fn a_run_of_inserts_is_kept_as_it_came_until_indexed() {
+        let t = table();
+        let changes = [
+            Change::insert(t.clone(), row(1, "a")),
+            Change::insert(t.clone(), row(2, "x")),
+            Change::insert(t.clone(), row(1, "again")),
+        ];
+        let mut reduced = Reduced::default();
+        for change in &changes {
+            reduced.push_keyed(change, &[0], 0).unwrap();
+        }
+        assert!(!reduced.is_indexed());
+        assert_eq!(reduced.outcomes.len(), 3, "no key hashed yet");
+        reduced.index(&[0]);
+        let rows: Vec<&Value> = reduced.outcomes.iter().map(|o| &o.row[1]).collect();
+        assert_eq!(rows, [&Value::text("again"), &Value::text("x")]);
+        assert!(reduced.outcomes.iter().all(|o| o.fresh));
+
+        // Any other change indexes what came before it first.
+        let delete = Change::delete(t.clone(), row(2, "x"));
+        let mut mixed = Reduced::default();
+        mixed.push_keyed(&changes[1], &[0], 0).unwrap();
+        mixed.push_keyed(&delete, &[0], 1).unwrap();
+        assert!(mixed.is_indexed());
+        assert_eq!(mixed.outcomes.len(), 1);
+        assert!(mixed.outcomes[0].is_delete());
     }
 
     #[test]

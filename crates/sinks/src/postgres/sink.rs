@@ -279,7 +279,11 @@ impl PostgresSink {
             .map_err(|e| e.for_table(&name))
     }
 
-    async fn apply_table(&mut self, pending: Pending<'_>, txs: &[TxInfo]) -> Result<(), SinkError> {
+    async fn apply_table(
+        &mut self,
+        mut pending: Pending<'_>,
+        txs: &[TxInfo],
+    ) -> Result<(), SinkError> {
         if pending.reduced.is_empty() {
             return Ok(());
         }
@@ -289,7 +293,7 @@ impl PostgresSink {
         } = self;
         let client = &session.as_ref().ok_or_else(not_open)?.client;
         let state = tables.get_mut(&pending.schema.name).ok_or_else(not_open)?;
-        let nulled = apply::apply(client, state, &pending.reduced, txs).await?;
+        let nulled = apply::apply(client, state, &mut pending.reduced, txs).await?;
         for (column, count) in state.layout.iter().zip(&nulled) {
             if *count > 0 {
                 tracing::warn!(table = %state.target, column = %column.name, rows = count,

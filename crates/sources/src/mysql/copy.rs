@@ -116,7 +116,7 @@ impl SnapshotCopy {
     /// Records `patterns` (the configured `tables`) in the handover
     /// position, so that a later run can tell which tables it adds.
     pub(crate) fn recording_filter(mut self, patterns: Vec<String>) -> Self {
-        self.progress.handover.filter = patterns;
+        self.progress.handover.filter = patterns.into();
         self
     }
 

@@ -117,7 +117,7 @@ impl MysqlSource {
             self.config.url.clone(),
             flavor,
             self.config.chunk_rows,
-            self.config.tables.clone(),
+            self.config.tables.clone().into(),
             states,
         );
         let mut state = StreamState::new(StreamSetup {
@@ -172,7 +172,7 @@ impl MysqlSource {
             .filter(|(name, _)| captured(name))
             .map(|(name, state)| (name.clone(), state.clone()))
             .collect();
-        if position.filter.is_empty() || position.filter == self.config.tables {
+        if position.filter.is_empty() || *position.filter == *self.config.tables {
             return Ok((states, Vec::new()));
         }
         let before = TableFilter::parse(&position.filter).map_err(|e| {

@@ -25,7 +25,7 @@ use crate::source::ControlError;
 pub(crate) struct Controls {
     pub(crate) states: BTreeMap<String, TableControl>,
     /// The `tables` filter as configured, recorded in every position.
-    pub(crate) filter: Vec<String>,
+    pub(crate) filter: Arc<[String]>,
     queue: VecDeque<(TableName, TableAction)>,
     window: Option<Window>,
     conn: Option<Conn>,
@@ -39,7 +39,7 @@ impl Controls {
         url: String,
         flavor: Flavor,
         chunk_rows: usize,
-        filter: Vec<String>,
+        filter: Arc<[String]>,
         states: BTreeMap<String, TableControl>,
     ) -> Self {
         Self {
