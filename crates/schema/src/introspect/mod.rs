@@ -12,6 +12,8 @@ mod mysql;
 mod pg_types;
 mod postgres;
 
+pub use postgres::text_rows;
+
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::{Duration, Instant};

@@ -49,7 +49,12 @@ async fn rows(client: &Client, what: &str, sql: &str) -> Result<Rows, SchemaErro
             what: what.to_owned(),
             source: Box::new(e),
         })?;
-    Ok(messages
+    Ok(text_rows(messages))
+}
+
+/// The rows of a simple query as text cells (`None` for NULL).
+pub fn text_rows(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<Option<String>>> {
+    messages
         .into_iter()
         .filter_map(|m| match m {
             SimpleQueryMessage::Row(row) => Some(
@@ -59,7 +64,7 @@ async fn rows(client: &Client, what: &str, sql: &str) -> Result<Rows, SchemaErro
             ),
             _ => None,
         })
-        .collect())
+        .collect()
 }
 
 pub(super) async fn execute(

@@ -1,7 +1,7 @@
 //! Looking at the target outside the apply path: preflight checks for
 //! `watershed check`, and text queries for `watershed verify`.
 
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::{Client, NoTls};
 use watershed_events::{Check, Position};
 use watershed_schema::dialect::postgres::quote_ident;
 
@@ -31,17 +31,7 @@ pub async fn query_text(client: &Client, sql: &str) -> Result<Vec<Vec<Option<Str
         .simple_query(sql)
         .await
         .map_err(pg_err(|| "run a verification query"))?;
-    Ok(messages
-        .into_iter()
-        .filter_map(|message| match message {
-            SimpleQueryMessage::Row(row) => Some(
-                (0..row.len())
-                    .map(|i| row.get(i).map(str::to_owned))
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect())
+    Ok(watershed_schema::introspect::text_rows(messages))
 }
 
 /// Preflight: reachable, allowed to create in the target schema, and what
