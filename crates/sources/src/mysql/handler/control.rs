@@ -68,6 +68,14 @@ impl Controls {
         self.queue.push_back((table, action));
     }
 
+    /// The table's shape changed: a chunk read under the old shape is read
+    /// again (from the same key) under the new one.
+    pub(crate) fn reshaped(&mut self, table: &TableName) {
+        if self.window.as_ref().is_some_and(|w| w.table.name == *table) {
+            self.window = None;
+        }
+    }
+
     /// The table is gone: no state, no re-copy.
     pub(crate) fn forget(&mut self, table: &TableName) {
         self.states.remove(&table.to_string());

@@ -116,6 +116,7 @@ impl StreamState {
             out.push(Event::Schema(SchemaChange::dropped(last)));
         }
         for table in &changed {
+            self.controls.reshaped(table);
             let Some(schema) = self.schemas.reload(table).await? else {
                 continue;
             };
