@@ -1,7 +1,10 @@
 //! `apply`, `pull` and introspection against real servers: the shop
-//! schema applied to fresh PostgreSQL and MariaDB databases, applied
-//! again (nothing to do), pulled back as DBML (the same schema), then
-//! changed additively and destructively.
+//! schema and every corpus file applied to fresh PostgreSQL and MariaDB
+//! databases, applied again (nothing to do), pulled back as DBML (the
+//! same schema), then changed additively and destructively.
+
+#[path = "support/corpus.rs"]
+mod corpus;
 
 use std::time::Duration;
 
@@ -100,6 +103,62 @@ async fn the_shop_schema_applies_to_mariadb_once_and_pulls_back_the_same() {
     target.prefix_schemas(&prefix);
     let scope = Scope::DefaultAnd(target.named_schemas());
     apply_twice_and_pull(&mut connection, &target, scope).await;
+}
+
+/// Applies every corpus file to a database of its own, twice, and pulls
+/// it back; fails with every file's failure at once.
+async fn round_trip_corpus(server: fn() -> (String, Option<String>)) {
+    let files = corpus::files();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut names = std::collections::HashMap::new();
+    for file in files.clone() {
+        let (url, prefix) = server();
+        let name = corpus::stem(&file);
+        let task = tasks.spawn(async move {
+            let mut connection = connect(&url, WAIT).await.expect("connects");
+            let mut target =
+                SchemaModel::from_document(&corpus::parse(&file), &DdlOptions::default());
+            let scope = match &prefix {
+                Some(prefix) => {
+                    target.prefix_schemas(prefix);
+                    Scope::DefaultAnd(target.named_schemas())
+                }
+                None => Scope::All,
+            };
+            apply_twice_and_pull(&mut connection, &target, scope).await;
+        });
+        names.insert(task.id(), name);
+    }
+    let mut failures = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        if let Err(error) = done {
+            let name = names.get(&error.id()).cloned().unwrap_or_default();
+            failures.push(format!("{name}: {error}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+fn postgres_database() -> (String, Option<String>) {
+    let server = Postgres::shared();
+    let database = server.create_database("corpus").expect("database");
+    (server.url(&database), None)
+}
+
+fn mariadb_database() -> (String, Option<String>) {
+    let server = MariaDb::shared();
+    let database = server.create_database("corpus").expect("database");
+    (server.url(&database), Some(format!("{database}_")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_corpus_file_applies_to_postgres_once_and_pulls_back_the_same() {
+    round_trip_corpus(postgres_database).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_corpus_file_applies_to_mariadb_once_and_pulls_back_the_same() {
+    round_trip_corpus(mariadb_database).await;
 }
 
 const V1: &str = "Enum mood { ok\n bad }\nTable t {\n id int [pk]\n name varchar(20) [not null]\n m mood\n old text\n}\n";

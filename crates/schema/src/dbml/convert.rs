@@ -51,7 +51,9 @@ pub fn to_table_schema(doc: &Document, table: &Table) -> TableSchema {
     let mut indexes: Vec<Index> = table
         .columns
         .iter()
-        .filter(|c| c.settings.unique && !primary_key.contains(&c.name))
+        // Redundant only when the column is the whole primary key; a column
+        // of a composite key can still be unique on its own.
+        .filter(|c| c.settings.unique && primary_key != [c.name.as_str()])
         .map(|c| Index {
             name: format!("{}_{}_key", table.name.name, c.name),
             columns: vec![c.name.clone()],
@@ -307,6 +309,22 @@ mod tests {
         assert_eq!(table.indexes[0].name, "t_a_b_key");
         assert!(table.indexes[0].unique);
         assert_eq!(table.indexes[1].name, "by_c");
+    }
+
+    #[test]
+    fn a_unique_column_of_a_composite_key_keeps_its_unique_index() {
+        let doc = parse(
+            "t.dbml",
+            "Table t {\n a int [unique]\n b int [unique]\n indexes {\n (a, b) [pk]\n }\n}\nTable u {\n id int [pk, unique]\n}\n",
+        )
+        .expect("parses");
+        let tables = to_table_schemas(&doc);
+        let unique: Vec<&[String]> = tables[0].indexes.iter().map(|i| &i.columns[..]).collect();
+        assert_eq!(unique, [["a".to_owned()], ["b".to_owned()]]);
+        assert!(
+            tables[1].indexes.is_empty(),
+            "the key alone is unique already"
+        );
     }
 
     #[test]

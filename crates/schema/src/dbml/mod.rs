@@ -9,6 +9,8 @@ mod lexer;
 pub mod lint;
 mod model;
 mod parser;
+#[cfg(test)]
+mod roundtrip_tests;
 mod settings;
 #[cfg(test)]
 mod tests;

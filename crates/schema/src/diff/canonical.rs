@@ -172,7 +172,12 @@ pub fn canonical_default(default: &str, dialect: Dialect) -> Option<String> {
     let mut text = strip_parens(default.trim()).to_owned();
     if dialect == Dialect::Postgres {
         while let Some(cut) = cast_start(&text) {
+            let numeric_cast = is_numeric_type(&text[cut + 2..]);
             text = strip_parens(text[..cut].trim()).to_owned();
+            // PostgreSQL writes a negative number as `'-1'::integer`.
+            if numeric_cast {
+                text = unquoted_number(&text).unwrap_or(text);
+            }
         }
     }
     text = lowercase_outside_quotes(&text);
@@ -266,6 +271,21 @@ fn cast_start(text: &str) -> Option<usize> {
     type_like.then_some(cut)
 }
 
+/// Whether a cast's type (`integer`, `numeric(10,2)`, …) holds numbers.
+fn is_numeric_type(cast: &str) -> bool {
+    let name = cast.split('(').next().unwrap_or_default().trim();
+    matches!(
+        name,
+        "smallint" | "integer" | "bigint" | "numeric" | "real" | "double precision"
+    )
+}
+
+/// `'-1'` → `-1`: a quoted literal that holds a number.
+fn unquoted_number(text: &str) -> Option<String> {
+    let inner = text.strip_prefix('\'')?.strip_suffix('\'')?;
+    canonical_number(inner).map(|_| inner.to_owned())
+}
+
 /// `1.50` → `1.5`, `0.00` → `0`, `'5'` stays quoted.
 fn canonical_number(text: &str) -> Option<String> {
     let digits = text.strip_prefix('-').unwrap_or(text);
@@ -303,6 +323,14 @@ mod tests {
         assert_eq!(my("NULL"), None);
         assert_eq!(pg("'a::b'"), Some("'a::b'".into()));
         assert_eq!(pg("lower('X')"), Some("lower('X')".into()));
+    }
+
+    #[test]
+    fn negative_numbers_postgres_quotes_and_casts_compare_as_numbers() {
+        let pg = |d| canonical_default(d, Dialect::Postgres);
+        assert_eq!(pg("'-1'::integer"), Some("-1".into()));
+        assert_eq!(pg("'-0.50'::numeric"), Some("-0.5".into()));
+        assert_eq!(pg("'-1'::text"), Some("'-1'".into()), "text stays text");
     }
 
     #[test]

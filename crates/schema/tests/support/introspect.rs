@@ -120,7 +120,13 @@ fn pg_foreign_key(definition: &str) -> ForeignKey {
     let (local, remote) = definition
         .split_once(" REFERENCES ")
         .unwrap_or((definition, ""));
-    let target = remote.split('(').next().unwrap_or_default().to_owned();
+    let target = remote.split('(').next().unwrap_or_default();
+    // Tables on the search path (`public`) are written without a schema.
+    let target = if target.contains('.') {
+        target.to_owned()
+    } else {
+        format!("public.{target}")
+    };
     let action = |word: &str| {
         let marker = format!("ON {word} ");
         remote
@@ -264,4 +270,54 @@ fn mysql_action(rule: &str) -> String {
         "RESTRICT" => "NO ACTION".to_owned(),
         other => other.to_owned(),
     }
+}
+
+/// What differs between `ours` and `theirs`, one line per difference
+/// (empty when they are equal): short enough to read for a whole corpus.
+pub fn differences(ours: &Schema, theirs: &Schema) -> Vec<String> {
+    let mut out = Vec::new();
+    let names: BTreeSet<&String> = ours.tables.keys().chain(theirs.tables.keys()).collect();
+    for name in names {
+        match (ours.tables.get(name), theirs.tables.get(name)) {
+            (Some(a), Some(b)) if a != b => out.extend(table_differences(name, a, b)),
+            (Some(_), None) => out.push(format!("{name}: only ours has it")),
+            (None, Some(_)) => out.push(format!("{name}: only theirs has it")),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn table_differences(name: &str, ours: &Table, theirs: &Table) -> Vec<String> {
+    let mut out = Vec::new();
+    let columns = ours.columns.len().max(theirs.columns.len());
+    for n in 0..columns {
+        let (a, b) = (ours.columns.get(n), theirs.columns.get(n));
+        if a != b {
+            out.push(format!("{name}: column ours {a:?} theirs {b:?}"));
+        }
+    }
+    if ours.primary_key != theirs.primary_key {
+        out.push(format!(
+            "{name}: primary key ours {:?} theirs {:?}",
+            ours.primary_key, theirs.primary_key
+        ));
+    }
+    for key in ours.foreign_keys.symmetric_difference(&theirs.foreign_keys) {
+        let whose = if ours.foreign_keys.contains(key) {
+            "ours"
+        } else {
+            "theirs"
+        };
+        out.push(format!("{name}: only {whose} has {key:?}"));
+    }
+    for index in ours.indexes.symmetric_difference(&theirs.indexes) {
+        let whose = if ours.indexes.contains(index) {
+            "ours"
+        } else {
+            "theirs"
+        };
+        out.push(format!("{name}: only {whose} has index {index}"));
+    }
+    out
 }

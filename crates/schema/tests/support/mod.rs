@@ -1,7 +1,8 @@
 //! Shared helpers for the schema integration tests: the shop DBML file,
-//! introspection of what a server holds (as plain sorted data, so two
-//! databases compare with `assert_eq!`), and finding `dbml2sql`.
+//! the corpus, introspection of what a server holds (as plain sorted data,
+//! so two databases compare with `assert_eq!`), and finding `dbml2sql`.
 
+pub mod corpus;
 pub mod dbml2sql;
 pub mod introspect;
 
