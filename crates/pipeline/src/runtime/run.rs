@@ -60,13 +60,12 @@ where
     let jitter_seed = u64::from(std::process::id()) ^ clock.map_or(0, |d| d.subsec_nanos().into());
     let mut failures = 0;
     let mut position = None;
-    // Tables to isolate when the next attempt opens, and those isolated
-    // since the last progress (a table is not isolated twice in a row).
+    // Tables to isolate whenever an attempt opens, until a commit has made
+    // their state durable; a table failing again before that is fatal.
     let mut isolate: Vec<(TableName, String)> = Vec::new();
-    let mut isolated: Vec<TableName> = Vec::new();
     loop {
         let batches_before = options.progress.batches();
-        let (returned, outcome) = attempt(source, sink, &config, &options, &mut isolate).await;
+        let (returned, outcome) = attempt(source, sink, &config, &options, &isolate).await;
         source = returned.ok_or_else(|| PipelineError::Task("the source task panicked".into()))?;
         options.progress.set_ready(false);
         let error = match outcome {
@@ -82,13 +81,12 @@ where
         options.metrics.error(error.kind());
         if options.progress.batches() > batches_before {
             failures = 0;
-            isolated.clear();
+            isolate.clear();
         }
         if let Some((table, reason)) = isolation(&error, &config)
-            && !isolated.contains(&table)
+            && !isolate.iter().any(|(t, _)| *t == table)
         {
             tracing::warn!(table = %table, error = %error, "isolating the table; the others go on from the last checkpoint");
-            isolated.push(table.clone());
             isolate.push((table, reason));
             continue;
         }
@@ -153,7 +151,7 @@ async fn attempt<S, K>(
     sink: &mut K,
     config: &Arc<PipelineConfig>,
     options: &RunOptions,
-    isolate: &mut Vec<(TableName, String)>,
+    isolate: &[(TableName, String)],
 ) -> (Option<S>, AttemptResult)
 where
     S: Source + 'static,
@@ -162,14 +160,16 @@ where
     let opened = async {
         let resume = sink.open().await?;
         source.open(resume.as_ref()).await?;
-        for (table, reason) in isolate.drain(..) {
+        // Applied again on every attempt until a commit carries the state:
+        // isolating an isolated table changes nothing.
+        for (table, reason) in isolate {
             let action = TableAction::Isolate {
                 reason: reason.clone(),
             };
-            if let Err(refused) = source.control(&table, action).await {
+            if let Err(refused) = source.control(table, action).await {
                 return Err(PipelineError::NotIsolated {
-                    table,
-                    reason,
+                    table: table.clone(),
+                    reason: reason.clone(),
                     refused: refused.to_string(),
                 });
             }
