@@ -156,12 +156,29 @@ impl Column {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Index {
     pub name: String,
-    /// Column names, in index order (expression indexes are not modelled).
+    /// The key parts in index order: column names, or for the positions
+    /// listed in `expression_parts` SQL expressions (`lower(email)`).
     pub columns: Vec<String>,
     pub unique: bool,
     /// `btree`, `hash`, … when not the database's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
+    /// Positions in `columns` that hold an expression, not a column name;
+    /// empty for an index on plain columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expression_parts: Vec<usize>,
+}
+
+impl Index {
+    /// Whether key part `k` is an expression rather than a column name.
+    pub fn is_expression(&self, k: usize) -> bool {
+        self.expression_parts.contains(&k)
+    }
+
+    /// Whether any key part is an expression.
+    pub fn has_expressions(&self) -> bool {
+        !self.expression_parts.is_empty()
+    }
 }
 
 /// A table's shape at one version. Changes carry the schema they were

@@ -1,6 +1,8 @@
 //! Making a live database match a schema: introspect the schemas the
 //! target model names (and the default one), diff, and run the SQL.
-//! Changes that drop or narrow run only when confirmed.
+//! Changes that drop or narrow run only when confirmed. A server that
+//! cannot index expressions (MariaDB, MySQL before 8.0.13) gets the file
+//! without its expression indexes, each skipped one noted in the plan.
 
 use crate::ddl::Dialect;
 use crate::diff::{Change, diff, restrict_to};
@@ -14,8 +16,12 @@ use crate::sql;
 pub struct Migration {
     pub dialect: Dialect,
     pub changes: Vec<Change>,
-    /// The SQL, in order, without trailing `;`.
+    /// The SQL, in order, without trailing `;`; notes on skipped indexes
+    /// come first, as `-- ` comments.
     pub statements: Vec<String>,
+    /// Why parts of the target were left out (expression indexes on a
+    /// server without them), one line each.
+    pub skipped: Vec<String>,
 }
 
 impl Migration {
@@ -52,21 +58,54 @@ pub async fn plan(
             ),
         });
     }
+    let mut target = target.clone();
+    let skipped = if connection.expression_indexes() {
+        Vec::new()
+    } else {
+        drop_expression_indexes(&mut target)
+    };
     let scope = Scope::DefaultAnd(target.named_schemas());
     let mut live = connection.introspect(&scope).await?;
-    restrict_to(&mut live, target);
-    let changes = diff(&live, target, dialect);
-    let statements = sql::statements(&changes, dialect, target);
+    restrict_to(&mut live, &target);
+    let changes = diff(&live, &target, dialect);
+    let mut statements: Vec<String> = skipped.iter().map(|note| format!("-- {note}")).collect();
+    statements.extend(sql::statements(&changes, dialect, &target));
     tracing::info!(
         changes = changes.len(),
         statements = statements.len(),
+        skipped = skipped.len(),
         "schema plan ready"
     );
     Ok(Migration {
         dialect,
         changes,
         statements,
+        skipped,
     })
+}
+
+/// Removes the indexes with expression parts from `target`, for a server
+/// that has none; returns a note for each.
+pub fn drop_expression_indexes(target: &mut SchemaModel) -> Vec<String> {
+    let mut notes = Vec::new();
+    for table in target.tables.values_mut() {
+        table.indexes.retain(|index| {
+            if !index.has_expressions() {
+                return true;
+            }
+            tracing::warn!(
+                table = %table.name,
+                index = %index.name,
+                "the server cannot index expressions; index skipped"
+            );
+            notes.push(format!(
+                "index {} on {} skipped: the server cannot index expressions (MariaDB, MySQL before 8.0.13)",
+                index.name, table.name
+            ));
+            false
+        });
+    }
+    notes
 }
 
 /// Runs `migration` (PostgreSQL: in one transaction). Refuses destructive

@@ -2,7 +2,8 @@
 //! prints. Tables, enums and refs are sorted by name, so the same
 //! database always gives the same text. MySQL's inline enums become an
 //! `Enum <table>_<column>` each; a one-column unique index becomes the
-//! column's `unique`; composite primary keys go in `indexes`.
+//! column's `unique`; composite primary keys go in `indexes`; index
+//! expressions become backtick expressions (`` `lower(email)` ``).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -130,14 +131,14 @@ fn table_text(model: &SchemaModel, table: &TableSchema, dialect: Dialect) -> Str
         let unique = table
             .indexes
             .iter()
-            .any(|i| i.unique && i.columns == [column.name.clone()] && i.method.is_none());
+            .any(|i| is_column_unique(i) && i.columns == [column.name.clone()]);
         let in_pk = single_pk && table.primary_key[0] == column.name;
         out.push_str(&column_text(model, table, column, dialect, in_pk, unique));
     }
     let indexes: Vec<String> = table
         .indexes
         .iter()
-        .filter(|i| !(i.unique && i.columns.len() == 1 && i.method.is_none()))
+        .filter(|i| !(is_column_unique(i) && i.columns.len() == 1))
         .map(index_text)
         .collect();
     if table.primary_key.len() > 1 || !indexes.is_empty() {
@@ -280,11 +281,29 @@ pub fn dbml_type(logical: &LogicalType, dialect: Dialect, enum_type: Option<&Tab
     }
 }
 
+/// A unique index on plain columns with the default method: a one-column
+/// one is written as the column's `unique`.
+fn is_column_unique(index: &Index) -> bool {
+    index.unique && index.method.is_none() && !index.has_expressions()
+}
+
 fn index_text(index: &Index) -> String {
-    let columns = if index.columns.len() == 1 {
-        identifier(&index.columns[0])
+    let parts: Vec<String> = index
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(k, part)| {
+            if index.is_expression(k) {
+                expression(part)
+            } else {
+                identifier(part)
+            }
+        })
+        .collect();
+    let columns = if parts.len() == 1 {
+        parts[0].clone()
     } else {
-        format!("({})", names(&index.columns))
+        format!("({})", parts.join(", "))
     };
     let mut settings = Vec::new();
     if index.unique {
@@ -295,6 +314,12 @@ fn index_text(index: &Index) -> String {
         settings.push(format!("type: {method}"));
     }
     format!("    {columns} [{}]\n", settings.join(", "))
+}
+
+/// An index expression as a DBML backtick expression. DBML cannot escape
+/// a backtick inside one, so MySQL's backtick quotes are dropped.
+fn expression(text: &str) -> String {
+    format!("`{}`", text.replace('`', ""))
 }
 
 fn endpoint(table: &TableName, columns: &[String]) -> String {

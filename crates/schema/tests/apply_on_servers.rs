@@ -1,14 +1,15 @@
 //! `apply`, `pull` and introspection against real servers: the shop
 //! schema and every corpus file applied to fresh PostgreSQL and MariaDB
 //! databases, applied again (nothing to do), pulled back as DBML (the
-//! same schema), then changed additively and destructively.
+//! same schema), then changed additively and destructively; expression
+//! indexes created, read back and pulled (PostgreSQL) or skipped (MariaDB).
 
 #[path = "support/corpus.rs"]
 mod corpus;
 
 use std::time::Duration;
 
-use watershed_schema::apply::{plan, run};
+use watershed_schema::apply::{drop_expression_indexes, plan, run};
 use watershed_schema::dbml;
 use watershed_schema::ddl::{DdlOptions, Dialect};
 use watershed_schema::diff::{Change, diff};
@@ -80,7 +81,11 @@ async fn apply_twice_and_pull(
     let live = connection.introspect(&scope).await.expect("introspects");
     let text = to_dbml(&live, dialect);
     let pulled = model(&text);
-    let changes = diff(target, &pulled, dialect);
+    let mut target = target.clone();
+    if !connection.expression_indexes() {
+        drop_expression_indexes(&mut target);
+    }
+    let changes = diff(&target, &pulled, dialect);
     assert!(
         changes.is_empty(),
         "pulled DBML differs:\n{changes:#?}\n{text}"
@@ -233,6 +238,88 @@ async fn postgres_takes_additive_changes_and_refuses_destructive_ones_without_co
 async fn mariadb_takes_additive_changes_and_refuses_destructive_ones_without_confirm() {
     let (mut connection, _) = mariadb().await;
     additive_then_destructive(&mut connection).await;
+}
+
+/// An expression index, a mixed one and a JSON path one: PostgreSQL reads
+/// them back as `lower(email::text)`, `(data ->> 'sku'::text)`.
+const EXPRESSION_INDEXES: &str = "Table users {\n id int [pk]\n tenant_id int [not null]\n email varchar(200) [not null]\n name text\n data jsonb\n indexes {\n  `lower(email)` [unique]\n  (tenant_id, `lower(name)`) [name: 'users_tenant_name']\n  `(data ->> 'sku')`\n  tenant_id\n }\n}\n";
+
+#[tokio::test]
+async fn postgres_creates_expression_indexes_once_and_pulls_them_back() {
+    let (mut connection, _) = postgres().await;
+    let target = model(EXPRESSION_INDEXES);
+    let first = plan(&mut connection, &target).await.expect("plans");
+    assert!(first.skipped.is_empty(), "{:?}", first.skipped);
+    let script = first.script();
+    assert!(
+        script.contains("(\"tenant_id\", (lower(name)))"),
+        "{script}"
+    );
+    let pulled = apply_twice_and_pull(&mut connection, &target, Scope::All).await;
+    assert!(pulled.contains("`lower(email::text)` [unique"), "{pulled}");
+    assert!(
+        pulled.contains("(tenant_id, `lower(name)`) [name: 'users_tenant_name']"),
+        "{pulled}"
+    );
+    assert!(pulled.contains("`(data ->> 'sku'::text)`"), "{pulled}");
+
+    let live = connection
+        .introspect(&Scope::All)
+        .await
+        .expect("introspects");
+    let users = live.tables.values().next().expect("users");
+    let mixed = users
+        .indexes
+        .iter()
+        .find(|i| i.name == "users_tenant_name")
+        .expect("the mixed index");
+    assert_eq!(mixed.columns, ["tenant_id", "lower(name)"]);
+    assert_eq!(mixed.expression_parts, [1]);
+    assert!(diff(&live, &target, Dialect::Postgres).is_empty());
+    assert!(diff(&target, &live, Dialect::Postgres).is_empty());
+
+    let changed = EXPRESSION_INDEXES.replace("`lower(email)` [unique]", "`upper(email)` [unique]");
+    let changes = apply_confirmed(&mut connection, &model(&changed)).await;
+    assert_eq!(changes.len(), 2, "drop and create: {changes:#?}");
+    assert!(
+        plan(&mut connection, &model(&changed))
+            .await
+            .expect("plans")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn mariadb_applies_a_file_with_expression_indexes_without_them() {
+    let (mut connection, _) = mariadb().await;
+    assert!(!connection.expression_indexes());
+    let target = model(EXPRESSION_INDEXES);
+    let first = plan(&mut connection, &target).await.expect("plans");
+    assert_eq!(first.skipped.len(), 3, "{:?}", first.skipped);
+    assert!(
+        first.statements[0].starts_with("-- index users_expr1_key on users skipped"),
+        "{:#?}",
+        first.statements
+    );
+    run(&mut connection, &first, false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", first.script()));
+    let again = plan(&mut connection, &target).await.expect("plans again");
+    assert!(again.is_empty(), "{}", again.script());
+    let live = connection
+        .introspect(&connection.default_scope())
+        .await
+        .expect("introspects");
+    let users = live.tables.values().next().expect("users");
+    assert_eq!(users.indexes.len(), 1, "only the plain index: {users:#?}");
+}
+
+async fn apply_confirmed(connection: &mut Connection, target: &SchemaModel) -> Vec<Change> {
+    let migration = plan(connection, target).await.expect("plans");
+    run(connection, &migration, true)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", migration.script()));
+    migration.changes
 }
 
 #[tokio::test]

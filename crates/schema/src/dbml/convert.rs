@@ -23,7 +23,8 @@
 //! | `bit(n)`, `bit varying(n)`, `varbit(n)` | `Bit { n }` |
 //!
 //! Column `unique` becomes a one-column unique index named
-//! `<table>_<column>_key`; `increment` and the serial types set
+//! `<table>_<column>_key`; an index's backtick parts stay SQL expressions
+//! (listed in `Index::expression_parts`); `increment` and the serial types set
 //! `auto_increment`; notes become comments; refs become foreign keys on
 //! the table that holds the key (many-to-many refs are left to the join
 //! table [`crate::ddl::plan`] makes).
@@ -31,8 +32,8 @@
 use watershed_events::{Column, ForeignKey, Index, LogicalType, TableName, TableSchema};
 
 use super::model::{
-    ColumnDef, DataType, DefaultValue, Document, Endpoint, IndexDef, Ref, RefAction, Relation,
-    Table,
+    ColumnDef, DataType, DefaultValue, Document, Endpoint, IndexDef, IndexPart, Ref, RefAction,
+    Relation, Table,
 };
 
 /// Every table of a checked document, in file order.
@@ -59,6 +60,7 @@ pub fn to_table_schema(doc: &Document, table: &Table) -> TableSchema {
             columns: vec![c.name.clone()],
             unique: true,
             method: None,
+            expression_parts: Vec::new(),
         })
         .collect();
     indexes.extend(
@@ -66,16 +68,8 @@ pub fn to_table_schema(doc: &Document, table: &Table) -> TableSchema {
             .indexes
             .iter()
             .enumerate()
-            // Indexes on expressions are not in the model.
-            .filter(|(_, i)| {
-                !i.primary_key && !i.parts.is_empty() && i.column_names().len() == i.parts.len()
-            })
-            .map(|(n, i)| Index {
-                name: index_name(table, i, n),
-                columns: i.column_names(),
-                unique: i.unique,
-                method: i.kind.clone(),
-            }),
+            .filter(|(_, i)| !i.primary_key && !i.parts.is_empty())
+            .map(|(n, i)| to_index(table, i, n)),
     );
     let foreign_keys = doc
         .refs
@@ -91,6 +85,31 @@ pub fn to_table_schema(doc: &Document, table: &Table) -> TableSchema {
         version: 1,
         foreign_keys,
         comment: table.note.clone(),
+    }
+}
+
+/// An `indexes { … }` entry as an [`Index`]: backtick parts are kept as
+/// expressions and their positions listed in `expression_parts`.
+fn to_index(table: &Table, index: &IndexDef, n: usize) -> Index {
+    let mut expression_parts = Vec::new();
+    let columns = index
+        .parts
+        .iter()
+        .enumerate()
+        .map(|(k, part)| match part {
+            IndexPart::Column(name, _) => name.clone(),
+            IndexPart::Expression(text) => {
+                expression_parts.push(k);
+                text.trim().to_owned()
+            }
+        })
+        .collect();
+    Index {
+        name: index_name(table, index, n),
+        columns,
+        unique: index.unique,
+        method: index.kind.clone(),
+        expression_parts,
     }
 }
 
@@ -328,6 +347,30 @@ mod tests {
     }
 
     #[test]
+    fn expression_and_mixed_indexes_keep_their_parts_in_order() {
+        let doc = parse(
+            "t.dbml",
+            "Table t {\n tenant_id int\n name text\n email text\n indexes {\n  `lower(email)` [unique]\n  (tenant_id, ` lower(name) `) [name: 'by_name']\n }\n}\n",
+        )
+        .expect("parses");
+        let table = &to_table_schemas(&doc)[0];
+        let email = &table.indexes[0];
+        assert_eq!(
+            (
+                email.name.as_str(),
+                &email.columns[..],
+                &email.expression_parts[..]
+            ),
+            ("t_expr1_key", &["lower(email)".to_owned()][..], &[0][..])
+        );
+        assert!(email.unique && email.is_expression(0));
+        let mixed = &table.indexes[1];
+        assert_eq!(mixed.columns, ["tenant_id", "lower(name)"]);
+        assert_eq!(mixed.expression_parts, [1]);
+        assert!(!mixed.is_expression(0) && mixed.is_expression(1));
+    }
+
+    #[test]
     fn refs_notes_increments_uniques_and_index_types_reach_the_table_schema() {
         let doc = parse(
             "t.dbml",
@@ -341,9 +384,12 @@ mod tests {
         assert_eq!(a.columns[1].comment.as_deref(), Some("c"));
         assert_eq!(
             a.indexes.len(),
-            2,
-            "the unique column and the hash index, not the expression"
+            3,
+            "the unique column, the hash index and the expression"
         );
+        assert_eq!(a.indexes[2].columns, ["lower(x)"]);
+        assert_eq!(a.indexes[2].expression_parts, [0]);
+        assert_eq!(a.indexes[2].name, "a_expr2_idx");
         assert_eq!(
             (a.indexes[0].name.as_str(), a.indexes[0].unique),
             ("a_code_key", true)

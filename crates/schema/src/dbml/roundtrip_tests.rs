@@ -1,6 +1,6 @@
 //! Property test of the DBML round trip: a random [`SchemaModel`] (tables
 //! with columns of many types, nullability, defaults, notes, primary keys,
-//! unique, composite and hash indexes, foreign keys between the generated
+//! unique, composite, hash and expression indexes, foreign keys between the generated
 //! tables with actions, enums, schemas, names that need quoting or look
 //! like DBML keywords) is written as DBML by [`crate::pull::to_dbml`],
 //! parsed, checked and converted back, and must be the same model once
@@ -277,7 +277,7 @@ fn indexes(rng: &mut Rng, table: &TableSchema) -> Vec<Index> {
     for n in 0..rng.below(4) {
         let start = rng.below(table.columns.len());
         let count = 1 + rng.below(table.columns.len() - start);
-        let columns: Vec<String> = table.columns[start..start + count]
+        let mut columns: Vec<String> = table.columns[start..start + count]
             .iter()
             .map(|c| c.name.clone())
             .collect();
@@ -285,9 +285,20 @@ fn indexes(rng: &mut Rng, table: &TableSchema) -> Vec<Index> {
             // The primary key already makes these unique.
             continue;
         }
+        let mut expression_parts = Vec::new();
+        if rng.chance(25) {
+            let k = rng.below(columns.len());
+            columns[k] = expression(rng, &columns[k]);
+            expression_parts.push(k);
+        }
         let unique = rng.chance(40);
         let method = (!unique && rng.chance(30)).then(|| "hash".to_owned());
-        let same = |i: &Index| i.columns == columns && i.unique == unique && i.method == method;
+        let same = |i: &Index| {
+            i.columns == columns
+                && i.unique == unique
+                && i.method == method
+                && i.expression_parts == expression_parts
+        };
         if out.iter().any(same) {
             // Two equal indexes: pull writes one (a database would not
             // keep both either).
@@ -298,9 +309,20 @@ fn indexes(rng: &mut Rng, table: &TableSchema) -> Vec<Index> {
             columns,
             unique,
             method,
+            expression_parts,
         });
     }
     out
+}
+
+/// An index expression on `column` (quoted as PostgreSQL wants it).
+fn expression(rng: &mut Rng, column: &str) -> String {
+    let quoted = crate::dialect::postgres::quote_ident(column);
+    match rng.below(3) {
+        0 => format!("lower({quoted}::text)"),
+        1 => format!("({quoted}::text || 'a b''c')"),
+        _ => format!("md5({quoted}::text)"),
+    }
 }
 
 /// Adds columns of the same types as `target`'s key and a foreign key on

@@ -196,10 +196,22 @@ fn index_text(index: &Index) -> String {
         .as_deref()
         .map(|m| format!(" using {m}"))
         .unwrap_or_default();
+    let parts: Vec<String> = index
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(k, part)| {
+            if index.is_expression(k) {
+                format!("`{part}`")
+            } else {
+                part.clone()
+            }
+        })
+        .collect();
     format!(
         "{unique}index {} ({}){method}",
         index.name,
-        columns(&index.columns)
+        parts.join(", ")
     )
 }
 

@@ -2,16 +2,19 @@
 //! they can run: schemas and enum types first, drops of keys and indexes
 //! before the tables they sit on, new tables, column changes, then new
 //! indexes and foreign keys last (so every referenced table exists).
-//! Indexes and foreign keys are matched by what they do (columns,
-//! uniqueness, target, actions), not by name.
+//! Indexes and foreign keys are matched by what they do (columns or
+//! expressions, uniqueness, target, actions), not by name; index
+//! expressions are compared in [`canonical_expression`]'s spelling.
 
 mod canonical;
 mod change;
+mod expression;
 #[cfg(test)]
 mod tests;
 
 pub use canonical::{canonical, canonical_default, canonical_type};
 pub use change::{Change, type_text, widens};
+pub use expression::canonical_expression;
 use watershed_events::{ForeignKey, Index, LogicalType, TableName, TableSchema};
 
 use crate::ddl::Dialect;
@@ -230,8 +233,24 @@ fn table_changes(old: &TableSchema, new: &TableSchema, later: &mut Later) {
     index_changes(old, new, later);
 }
 
-fn same_index(a: &Index, b: &Index) -> bool {
-    a.columns == b.columns && a.unique == b.unique && a.method == b.method
+/// Whether two indexes do the same, names aside: key parts compared as
+/// written for columns and in canonical form for expressions.
+pub fn same_index(a: &Index, b: &Index) -> bool {
+    a.unique == b.unique
+        && a.method == b.method
+        && a.columns.len() == b.columns.len()
+        && (0..a.columns.len()).all(|k| key_part(a, k) == key_part(b, k))
+}
+
+/// Key part `k` as compared: an expression that is only a column name
+/// (`` `email` ``) is that column, as the server stores it.
+fn key_part(index: &Index, k: usize) -> String {
+    let part = &index.columns[k];
+    if index.is_expression(k) {
+        canonical_expression(part)
+    } else {
+        part.clone()
+    }
 }
 
 fn index_changes(old: &TableSchema, new: &TableSchema, later: &mut Later) {

@@ -240,3 +240,82 @@ fn a_live_schema_the_file_does_not_mention_is_left_alone() {
         "the default schema is managed when the file uses it"
     );
 }
+
+const EXPRESSIONS: &str = "Table users {\n id int [pk]\n tenant_id int\n email varchar(200)\n name text\n indexes {\n  `lower(email)` [unique, name: 'users_email_ci']\n  (tenant_id, `lower(name)`)\n }\n}\n";
+
+#[test]
+fn expression_indexes_are_created_with_parenthesised_parts_in_both_dialects() {
+    let found = diff(
+        &SchemaModel::default(),
+        &model(EXPRESSIONS),
+        Dialect::Postgres,
+    );
+    let text = lines(&found);
+    assert!(
+        text.contains(&"+ unique index users_email_ci (`lower(email)`) on users".to_owned()),
+        "{text:?}"
+    );
+    let pg = sql::statements(&found, Dialect::Postgres, &model(EXPRESSIONS));
+    assert!(
+        pg.contains(
+            &"CREATE UNIQUE INDEX \"users_email_ci\" ON \"public\".\"users\" ((lower(email)))"
+                .to_owned()
+        ),
+        "{pg:#?}"
+    );
+    assert!(
+        pg.contains(
+            &"CREATE INDEX \"users_expr2_idx\" ON \"public\".\"users\" (\"tenant_id\", (lower(name)))"
+                .to_owned()
+        ),
+        "{pg:#?}"
+    );
+    let my = sql::statements(&found, Dialect::Mysql, &SchemaModel::default());
+    assert!(
+        my.contains(
+            &"CREATE INDEX `users_expr2_idx` ON `users` (`tenant_id`, (lower(name)))".to_owned()
+        ),
+        "{my:#?}"
+    );
+}
+
+#[test]
+fn expression_indexes_match_the_spelling_the_server_reads_back() {
+    let mut live = model(EXPRESSIONS);
+    let table = live
+        .tables
+        .get_mut(&TableName::new(None, "users"))
+        .expect("users");
+    table.indexes[0].columns[0] = "lower((email)::text)".into();
+    table.indexes[1].name = "whatever_postgres_named_it".into();
+    for dialect in [Dialect::Postgres, Dialect::Mysql] {
+        assert!(
+            diff(&live, &model(EXPRESSIONS), dialect).is_empty(),
+            "{dialect:?}"
+        );
+    }
+    let mysql_spelling = EXPRESSIONS.replace("lower(name)", "LOWER( name )");
+    assert!(diff(&model(EXPRESSIONS), &model(&mysql_spelling), Dialect::Mysql).is_empty());
+}
+
+#[test]
+fn a_changed_expression_drops_and_creates_the_index() {
+    let to = EXPRESSIONS.replace("`lower(email)`", "`upper(email)`");
+    let found = changes(EXPRESSIONS, &to);
+    let text = lines(&found);
+    assert_eq!(
+        text,
+        [
+            "!- unique index users_email_ci (`lower(email)`) on users",
+            "+ unique index users_email_ci (`upper(email)`) on users",
+        ],
+        "{found:#?}"
+    );
+    let plain = EXPRESSIONS.replace("(tenant_id, `lower(name)`)", "(tenant_id, name)");
+    let found = changes(EXPRESSIONS, &plain);
+    assert_eq!(
+        found.len(),
+        2,
+        "an expression part is not its column: {found:#?}"
+    );
+}

@@ -5,8 +5,10 @@
 //! servers that are still starting; a server that answers and refuses
 //! (bad password, unknown database) fails at once.
 //!
-//! Left out: expression and partial indexes, check constraints,
-//! generated columns' expressions, views, partitions.
+//! Index key parts that are expressions are read as the server prints
+//! them (PostgreSQL `pg_get_indexdef`, MySQL 8 `STATISTICS.EXPRESSION`).
+//! Left out: partial indexes, check constraints, generated columns'
+//! expressions, views, partitions.
 
 mod mysql;
 mod pg_types;
@@ -83,6 +85,15 @@ impl Connection {
         match self {
             Connection::Postgres(_) => Dialect::Postgres,
             Connection::Mysql(_) => Dialect::Mysql,
+        }
+    }
+
+    /// Whether the server can index expressions: PostgreSQL and MySQL
+    /// 8.0.13+ can, MariaDB cannot.
+    pub fn expression_indexes(&self) -> bool {
+        match self {
+            Connection::Postgres(_) => true,
+            Connection::Mysql(conn) => conn.expression_indexes(),
         }
     }
 

@@ -22,6 +22,8 @@ pub struct MysqlConnection {
     /// The database the URL names: the default namespace.
     database: Option<String>,
     mariadb: bool,
+    /// Functional key parts: MySQL 8.0.13 and later, never MariaDB.
+    expression_indexes: bool,
 }
 
 pub(super) async fn connect(url: &str, wait: Duration) -> Result<MysqlConnection, SchemaError> {
@@ -52,11 +54,27 @@ pub(super) async fn connect(url: &str, wait: Duration) -> Result<MysqlConnection
         .query_first("SELECT VERSION()")
         .await
         .map_err(query_error("read the server version"))?;
+    let version = version.unwrap_or_default();
     Ok(MysqlConnection {
         conn,
         database,
-        mariadb: version.unwrap_or_default().contains("MariaDB"),
+        mariadb: version.contains("MariaDB"),
+        expression_indexes: has_expression_indexes(&version),
     })
+}
+
+/// Whether a server reporting `version` (`SELECT VERSION()`) accepts
+/// functional index parts: MySQL 8.0.13 and later; MariaDB does not.
+fn has_expression_indexes(version: &str) -> bool {
+    if version.contains("MariaDB") {
+        return false;
+    }
+    let numbers: Vec<u32> = version
+        .split(|c: char| !c.is_ascii_digit())
+        .take(3)
+        .map(|n| n.parse().unwrap_or(0))
+        .collect();
+    numbers.as_slice() >= [8, 0, 13].as_slice()
 }
 
 fn query_error(what: &str) -> impl Fn(mysql_async::Error) -> SchemaError + '_ {
@@ -82,6 +100,11 @@ fn cell(row: &Row, i: usize) -> String {
 }
 
 impl MysqlConnection {
+    /// Whether the server accepts expression (functional) index parts.
+    pub fn expression_indexes(&self) -> bool {
+        self.expression_indexes
+    }
+
     /// The database the URL names.
     pub fn database(&self) -> Option<&str> {
         self.database.as_deref()
@@ -258,37 +281,47 @@ impl MysqlConnection {
         scope: &Scope,
         model: &mut SchemaModel,
     ) -> Result<(), SchemaError> {
+        // `STATISTICS.EXPRESSION` exists where functional indexes do.
+        let expression = if self.expression_indexes {
+            "EXPRESSION"
+        } else {
+            "NULL"
+        };
         let sql = format!(
-            "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, INDEX_TYPE, COLUMN_NAME \
-             FROM information_schema.STATISTICS WHERE {} ORDER BY 1, 2, 3, SEQ_IN_INDEX",
+            "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, INDEX_TYPE, COLUMN_NAME, \
+             {expression} FROM information_schema.STATISTICS WHERE {} ORDER BY 1, 2, 3, SEQ_IN_INDEX",
             self.filter("TABLE_SCHEMA", scope)
         );
-        let mut found: BTreeMap<(TableName, String), (Index, bool)> = BTreeMap::new();
+        let mut found: BTreeMap<(TableName, String), Index> = BTreeMap::new();
         for row in self.rows("read indexes", &sql).await? {
             let name = self.name(&cell(&row, 0), &cell(&row, 1));
             let index_name = cell(&row, 2);
-            let entry = found.entry((name, index_name.clone())).or_insert_with(|| {
-                let index = Index {
+            let index = found
+                .entry((name, index_name.clone()))
+                .or_insert_with(|| Index {
                     name: index_name,
                     columns: Vec::new(),
                     unique: cell(&row, 3) == "0",
                     method: text(&row, 4).map(|m| m.to_ascii_lowercase()),
-                };
-                (index, false)
-            });
-            match text(&row, 5) {
-                Some(column) => entry.0.columns.push(column),
-                // A functional key part (MySQL 8): not in the model.
-                None => entry.1 = true,
+                    expression_parts: Vec::new(),
+                });
+            // A functional key part (MySQL 8) has no column, an expression.
+            match (text(&row, 5), text(&row, 6)) {
+                (Some(column), _) => index.columns.push(column),
+                (None, Some(expression)) => {
+                    index.expression_parts.push(index.columns.len());
+                    index.columns.push(expression);
+                }
+                (None, None) => {}
             }
         }
-        for ((name, _), (index, expression)) in found {
+        for ((name, _), index) in found {
             let Some(table) = model.tables.get_mut(&name) else {
                 continue;
             };
             if index.name == "PRIMARY" {
                 table.primary_key = index.columns;
-            } else if !expression {
+            } else if !index.columns.is_empty() {
                 table.indexes.push(index);
             }
         }
@@ -347,5 +380,19 @@ fn drop_foreign_key_indexes(model: &mut SchemaModel) {
                     k.name.as_deref() == Some(index.name.as_str()) && k.columns == index.columns
                 })
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_expression_indexes;
+
+    #[test]
+    fn functional_indexes_need_mysql_8_0_13_and_never_mariadb() {
+        assert!(has_expression_indexes("8.0.13"));
+        assert!(has_expression_indexes("8.4.2-log"));
+        assert!(!has_expression_indexes("8.0.12"));
+        assert!(!has_expression_indexes("5.7.44"));
+        assert!(!has_expression_indexes("11.4.2-MariaDB-ubu2404"));
     }
 }

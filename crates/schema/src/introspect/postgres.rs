@@ -331,7 +331,7 @@ async fn read_indexes(
 ) -> Result<(), SchemaError> {
     let sql = format!(
         "SELECT n.nspname, c.relname, i.relname, ix.indisunique, am.amname, \
-         (SELECT string_agg(CASE WHEN ix.indkey[k - 1] = 0 THEN chr(1) ELSE a.attname END, chr(31) ORDER BY k) \
+         (SELECT string_agg(CASE WHEN ix.indkey[k - 1] = 0 THEN chr(1) || pg_get_indexdef(ix.indexrelid, k, true) ELSE a.attname END, chr(31) ORDER BY k) \
           FROM generate_series(1, ix.indnkeyatts) k \
           LEFT JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = ix.indkey[k - 1]), \
          ix.indpred IS NOT NULL \
@@ -342,11 +342,11 @@ async fn read_indexes(
     );
     let mut by_table: BTreeMap<TableName, Vec<Index>> = BTreeMap::new();
     for row in rows(client, "read indexes", &sql).await? {
-        let columns = split_names(cell(&row, 5));
-        // Expression and partial indexes are not in the model.
-        if columns.iter().any(|c| c == "\u{1}") || cell(&row, 6) == "t" {
+        // Partial indexes are not in the model.
+        if cell(&row, 6) == "t" {
             continue;
         }
+        let (columns, expression_parts) = key_parts(cell(&row, 5));
         by_table
             .entry(name(cell(&row, 0), cell(&row, 1)))
             .or_default()
@@ -355,6 +355,7 @@ async fn read_indexes(
                 columns,
                 unique: cell(&row, 3) == "t",
                 method: opt_cell(&row, 4),
+                expression_parts,
             });
     }
     for (table_name, indexes) in by_table {
@@ -363,4 +364,39 @@ async fn read_indexes(
         }
     }
     Ok(())
+}
+
+/// An index's key parts as the catalog query joins them: names separated
+/// by `\u{1f}`, an expression (as `pg_get_indexdef` prints it) marked by a
+/// leading `\u{1}`. Returns the parts and the positions of expressions.
+fn key_parts(joined: &str) -> (Vec<String>, Vec<usize>) {
+    let mut expressions = Vec::new();
+    let parts = joined
+        .split('\u{1f}')
+        .enumerate()
+        .map(|(k, part)| match part.strip_prefix('\u{1}') {
+            Some(expression) => {
+                expressions.push(k);
+                expression.to_owned()
+            }
+            None => part.to_owned(),
+        })
+        .collect();
+    (parts, expressions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_parts;
+
+    #[test]
+    fn key_parts_mark_expressions_by_position() {
+        let (parts, expressions) = key_parts("tenant_id\u{1f}\u{1}lower((name)::text)");
+        assert_eq!(parts, ["tenant_id", "lower((name)::text)"]);
+        assert_eq!(expressions, [1]);
+        assert_eq!(
+            key_parts("a\u{1f}b"),
+            (vec!["a".into(), "b".into()], vec![])
+        );
+    }
 }

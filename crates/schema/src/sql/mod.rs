@@ -54,6 +54,24 @@ fn quoted_list(names: &[String], quote: fn(&str) -> String) -> String {
         .join(", ")
 }
 
+/// An index's key parts: columns quoted, expressions in parentheses (as
+/// both PostgreSQL and MySQL 8 want them).
+fn key_list(index: &watershed_events::Index, quote: fn(&str) -> String) -> String {
+    let parts: Vec<String> = index
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(k, part)| {
+            if index.is_expression(k) {
+                format!("({part})")
+            } else {
+                quote(part)
+            }
+        })
+        .collect();
+    parts.join(", ")
+}
+
 /// The name of a foreign key: its own, else `<table>_<columns>_fkey`.
 fn key_name(table: &TableName, key: &watershed_events::ForeignKey) -> String {
     key.name

@@ -9,7 +9,7 @@ use crate::diff::Change;
 use crate::model::SchemaModel;
 
 use super::types::{postgres_type, qualified};
-use super::{key_name, literal, quoted_list};
+use super::{key_list, key_name, literal, quoted_list};
 
 pub(super) fn statements(change: &Change, target: &SchemaModel) -> Vec<String> {
     match change {
@@ -123,7 +123,7 @@ fn create_index(table: &TableName, index: &Index) -> String {
         "CREATE {unique}INDEX {} ON {}{using} ({})",
         quote_ident(&limit_identifier(&index.name, 63)),
         qualified(table),
-        quoted_list(&index.columns, quote_ident)
+        key_list(index, quote_ident)
     )
 }
 

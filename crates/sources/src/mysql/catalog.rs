@@ -211,6 +211,7 @@ async fn add_indexes(
                 columns: vec![column],
                 unique,
                 method: None,
+                expression_parts: Vec::new(),
             }),
         }
     }
