@@ -180,6 +180,87 @@ pub enum SchemaCommand {
     },
 }
 
+/// `watershed gen …`.
+#[derive(Debug, Subcommand)]
+pub enum GenCommand {
+    /// Generate rows for every table: foreign keys point at real parents
+    /// (parents first; self-references as trees), primary keys and unique
+    /// indexes hold, lengths, precision, enums and NOT NULL are respected,
+    /// and values fit each column's name and type. The same --seed and
+    /// schema give the same bytes. Unsatisfiable requests fail before
+    /// anything is written.
+    Data(GenDataArgs),
+}
+
+/// Flags of `watershed gen data`.
+#[derive(Debug, Args)]
+pub struct GenDataArgs {
+    /// The DBML file to read the schema from.
+    #[arg(long, required_unless_present = "url", conflicts_with = "url")]
+    pub schema: Option<PathBuf>,
+    /// Read the schema from this live database instead.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Rows per table (tables not named in --rows-per-table).
+    #[arg(long, required_unless_present = "rows_per_table")]
+    pub rows: Option<u64>,
+    /// Rows for some tables: `users=1000,orders.orders=5000`.
+    #[arg(long)]
+    pub rows_per_table: Option<String>,
+    /// The random seed; the same seed gives the same data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The locale of names, cities and phones: en_US or uk_UA.
+    #[arg(long, default_value = "en_US")]
+    pub locale: String,
+    /// A database to load: `URL`, or `SCHEMA=URL` to send one DBML
+    /// schema's tables there (repeat for database-per-service).
+    #[arg(
+        long = "target",
+        required_unless_present = "out",
+        conflicts_with = "out"
+    )]
+    pub targets: Vec<String>,
+    /// Write one file per table into this folder instead.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The file format with --out.
+    #[arg(long, value_enum, default_value_t = GenFormat::Csv)]
+    pub format: GenFormat,
+    /// The SQL dialect of --format sql.
+    #[arg(long, value_enum, default_value_t = SqlDialect::Postgres)]
+    pub dialect: SqlDialect,
+    /// Add to tables that already hold rows.
+    #[arg(long, conflicts_with = "truncate")]
+    pub append: bool,
+    /// Empty the target tables first (needs --confirm).
+    #[arg(long)]
+    pub truncate: bool,
+    /// Confirms --truncate.
+    #[arg(long)]
+    pub confirm: bool,
+    /// Per-column overrides (YAML): value lists with weights, ranges,
+    /// distributions, NULL shares, patterns; also time_range and
+    /// tree_depth.
+    #[arg(long)]
+    pub overrides: Option<PathBuf>,
+    /// Do not treat `<name>_id` columns without a foreign key as
+    /// references to the `<name>s` table.
+    #[arg(long)]
+    pub no_inferred_refs: bool,
+    /// How long to keep retrying to connect, e.g. 30s.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    pub wait: Duration,
+}
+
+/// A file format for `gen data --out`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenFormat {
+    Csv,
+    Jsonl,
+    Sql,
+}
+
 /// A SQL dialect for `schema sql`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SqlDialect {
@@ -236,6 +317,12 @@ pub enum Command {
     Schema {
         #[command(subcommand)]
         command: SchemaCommand,
+    },
+    /// Test data: fill files or databases with realistic, deterministic
+    /// rows from a DBML file or a live database's schema.
+    Gen {
+        #[command(subcommand)]
+        command: GenCommand,
     },
     /// Parse and check a pipeline file, and print the resolved plan.
     Validate {

@@ -3,6 +3,7 @@
 
 mod check;
 mod demo;
+mod generate;
 mod pipeline;
 mod run;
 mod schema;
@@ -31,6 +32,7 @@ pub async fn dispatch(cli: Cli, run_id: String) -> Result<(), Failure> {
             .await
         }
         Command::Schema { command } => schema::schema(&command, &cli.global),
+        Command::Gen { command } => generate::generate(&command, &cli.global).await,
         Command::Demo {
             duration,
             rate,

@@ -1,0 +1,407 @@
+//! `watershed gen data` as a library: files are deterministic, the shop
+//! schema loads into real PostgreSQL and MariaDB with every key and
+//! constraint enforced by the database, uk_UA is Ukrainian, references
+//! across databases resolve, and bad requests fail before writing.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use watershed_datagen::{
+    DatagenError, Existing, Format, Locale, Overrides, Plan, Request, Target, load, write_files,
+};
+use watershed_events::TableSchema;
+use watershed_schema::SchemaModel;
+use watershed_schema::apply::{plan as plan_migration, run};
+use watershed_schema::dbml;
+use watershed_schema::ddl::{DdlOptions, Dialect};
+use watershed_schema::introspect::connect;
+use watershed_testkit::{MariaDb, Postgres};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn shop_text() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/schema/shop.dbml"
+    );
+    std::fs::read_to_string(path).expect("shop.dbml is readable")
+}
+
+fn model(text: &str, options: &DdlOptions) -> SchemaModel {
+    let doc = dbml::parse("test.dbml", text).unwrap_or_else(|e| panic!("{e}"));
+    SchemaModel::from_document(&doc, options)
+}
+
+fn tables(model: &SchemaModel) -> Vec<TableSchema> {
+    model.tables.values().cloned().collect()
+}
+
+fn request(rows: u64, seed: u64, locale: Locale) -> Request {
+    Request {
+        default_rows: rows,
+        seed,
+        locale,
+        ..Request::default()
+    }
+}
+
+fn files(text: &str, request: &Request, dir: &Path) -> Result<(), DatagenError> {
+    let plan = Plan::new(tables(&model(text, &DdlOptions::default())), request)?;
+    write_files(&plan, dir, Format::Csv, Dialect::Postgres, false).map(drop)
+}
+
+fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| {
+            let path = e.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read(&path).expect("file"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn apply(url: &str, model: &SchemaModel) {
+    let mut connection = connect(url, WAIT).await.expect("connects");
+    let migration = plan_migration(&mut connection, model).await.expect("plans");
+    run(&mut connection, &migration, false)
+        .await
+        .expect("applies");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_bytes_and_another_seed_other_bytes() {
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let text = shop_text();
+    files(&text, &request(300, 42, Locale::EnUs), a.path()).expect("a");
+    files(&text, &request(300, 42, Locale::EnUs), b.path()).expect("b");
+    files(&text, &request(300, 43, Locale::EnUs), c.path()).expect("c");
+    let first = read_all(a.path());
+    assert_eq!(first.len(), 19, "one file per table");
+    assert!(first.iter().any(|(n, _)| n == "auth.users.csv"));
+    assert_eq!(first, read_all(b.path()));
+    assert_ne!(first, read_all(c.path()));
+    let users = String::from_utf8(
+        first
+            .iter()
+            .find(|(n, _)| n == "auth.users.csv")
+            .unwrap()
+            .1
+            .clone(),
+    )
+    .unwrap();
+    assert!(users.starts_with("id,email,password_hash,full_name,status,created_at,updated_at\n"));
+}
+
+#[test]
+fn adding_a_table_does_not_change_the_others() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let base = "Table people { id int [pk] \n name varchar(50) }";
+    files(base, &request(50, 1, Locale::EnUs), a.path()).expect("a");
+    let more = format!("{base}\nTable pets {{ id int [pk] \n name varchar(20) }}");
+    files(&more, &request(50, 1, Locale::EnUs), b.path()).expect("b");
+    let read = |d: &Path| std::fs::read(d.join("people.csv")).expect("people");
+    assert_eq!(read(a.path()), read(b.path()));
+}
+
+#[test]
+fn ukrainian_output_has_cyrillic_names_and_cities_and_380_phones() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "Table customers { id int [pk] \n first_name varchar(50) [not null] \n last_name varchar(50) [not null] \n email varchar(100) [unique, not null] \n phone varchar(20) [not null] \n city varchar(50) [not null] }";
+    files(text, &request(200, 5, Locale::UkUa), dir.path()).expect("writes");
+    let csv = std::fs::read_to_string(dir.path().join("customers.csv")).expect("csv");
+    let cyrillic = |s: &str| s.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c));
+    for line in csv.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert!(
+            cyrillic(fields[1]) && cyrillic(fields[2]) && cyrillic(fields[5]),
+            "{line}"
+        );
+        assert!(fields[3].is_ascii() && fields[3].contains('@'), "{line}");
+        assert!(fields[4].starts_with("+380 "), "{line}");
+    }
+}
+
+#[test]
+fn unsatisfiable_requests_fail_before_anything_is_written() {
+    let cases = [
+        (
+            "Table flags { id int [pk] \n on boolean [unique, not null] }",
+            "2 possible",
+        ),
+        (
+            "Enum colour { red \n green \n blue }\nTable paints { id int [pk] \n c colour [unique, not null] }",
+            "3 possible",
+        ),
+        (
+            "Table tree { id int [pk] \n parent_id int [not null, ref: > tree.id] }",
+            "no row can be a root",
+        ),
+        (
+            "Table a { id int [pk] \n b_id int [not null, ref: > b.id] }\nTable b { id int [pk] \n a_id int [not null, ref: > a.id] }",
+            "cycle",
+        ),
+    ];
+    for (text, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let error = files(text, &request(10, 1, Locale::EnUs), &out).expect_err(text);
+        assert!(error.is_usage(), "{error}");
+        assert!(error.to_string().contains(expected), "{error}");
+        assert!(!out.exists(), "nothing is written for {text}");
+    }
+}
+
+#[test]
+fn overrides_choose_values_ranges_patterns_and_nulls() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "Table orders { id int [pk] \n status varchar(10) [not null] \n total decimal(8,2) [not null] \n code varchar(20) [not null] \n note text }";
+    let overrides = Overrides::parse(
+        "columns:\n  orders.status: { values: { paid: 1 } }\n  orders.total: { range: [5, 6] }\n  orders.code: { pattern: 'ORD-#####' }\n  orders.note: { null_fraction: 1 }\n",
+    )
+    .expect("parses");
+    let request = Request {
+        overrides,
+        ..request(100, 1, Locale::EnUs)
+    };
+    files(text, &request, dir.path()).expect("writes");
+    let csv = std::fs::read_to_string(dir.path().join("orders.csv")).expect("csv");
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f[1], "paid");
+        let total: f64 = f[2].parse().expect("number");
+        assert!((5.0..=6.0).contains(&total), "{line}");
+        assert!(f[3].starts_with("ORD-") && f[3].len() == 9, "{line}");
+        assert_eq!(f[4], "", "{line}");
+    }
+}
+
+async fn load_shop(url: &str, model: &SchemaModel, rows: u64) {
+    let mut plan = Plan::new(tables(model), &request(rows, 11, Locale::EnUs)).expect("plans");
+    let targets = [Target::parse(url)];
+    load(&mut plan, &targets, Existing::Refuse, WAIT, false)
+        .await
+        .expect("loads");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_shop_schema_loads_into_postgres_with_every_constraint_enforced() {
+    let server = Postgres::shared();
+    let database = server.create_database("gen").expect("database");
+    let url = server.url(&database);
+    let shop = model(&shop_text(), &DdlOptions::default());
+    apply(&url, &shop).await;
+    load_shop(&url, &shop, 500).await;
+    let sql = |q: &str| server.sql(&database, q).expect("query").trim().to_owned();
+    assert_eq!(sql("SELECT count(*) FROM orders.order_items"), "500");
+    assert_eq!(
+        sql("SELECT count(*) FROM auth.users WHERE updated_at < created_at"),
+        "0"
+    );
+    let roots = sql("SELECT count(*) FROM catalog.categories WHERE parent_id IS NULL");
+    let children = sql("SELECT count(*) FROM catalog.categories WHERE parent_id IS NOT NULL");
+    assert!(
+        roots != "0" && children != "0",
+        "a tree: {roots} roots, {children} children"
+    );
+    let error = load(
+        &mut Plan::new(tables(&shop), &request(5, 1, Locale::EnUs)).expect("plans"),
+        &[Target::parse(&url)],
+        Existing::Refuse,
+        WAIT,
+        false,
+    )
+    .await
+    .expect_err("refuses");
+    assert!(matches!(error, DatagenError::NotEmpty { .. }), "{error}");
+    let mut more = Plan::new(tables(&shop), &request(5, 2, Locale::EnUs)).expect("plans");
+    load(
+        &mut more,
+        &[Target::parse(&url)],
+        Existing::Append,
+        WAIT,
+        false,
+    )
+    .await
+    .expect("appends");
+    assert_eq!(sql("SELECT count(*) FROM auth.users"), "505");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_shop_schema_loads_into_mariadb_with_every_constraint_enforced() {
+    let server = MariaDb::shared();
+    let database = server.create_database("gen").expect("database");
+    let url = server.url(&database);
+    let mut shop = model(&shop_text(), &DdlOptions::default());
+    shop.prefix_schemas(&format!("{database}_"));
+    apply(&url, &shop).await;
+    load_shop(&url, &shop, 500).await;
+    let count = server
+        .sql(&format!(
+            "SELECT count(*) FROM `{database}_orders`.`order_items`"
+        ))
+        .expect("query");
+    assert_eq!(count.trim(), "500");
+    let late = server
+        .sql(&format!("SELECT count(*) FROM `{database}_orders`.`shipments` s JOIN `{database}_orders`.`orders` o ON o.id = s.order_id"))
+        .expect("query");
+    assert_eq!(late.trim(), "500", "every shipment has its order");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ids_referenced_across_databases_come_from_the_other_database() {
+    let server = Postgres::shared();
+    let (auth_db, rest_db) = (
+        server.create_database("gen_auth").expect("database"),
+        server.create_database("gen_rest").expect("database"),
+    );
+    let apart = DdlOptions {
+        no_cross_schema_fks: true,
+        ..DdlOptions::default()
+    };
+    let enforced = model(&shop_text(), &apart);
+    apply(&server.url(&auth_db), &enforced).await;
+    apply(&server.url(&rest_db), &enforced).await;
+    let shop = model(&shop_text(), &DdlOptions::default());
+    let mut plan = Plan::new(tables(&shop), &request(200, 3, Locale::EnUs)).expect("plans");
+    let targets = [
+        Target::parse(&format!("auth={}", server.url(&auth_db))),
+        Target::parse(&server.url(&rest_db)),
+    ];
+    load(&mut plan, &targets, Existing::Refuse, WAIT, false)
+        .await
+        .expect("loads");
+    let ids = |db: &str, q: &str| -> BTreeSet<String> {
+        server
+            .sql(db, q)
+            .expect("query")
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let users = ids(&auth_db, "SELECT id FROM auth.users");
+    let referenced = ids(&rest_db, "SELECT DISTINCT user_id FROM orders.orders");
+    assert_eq!(users.len(), 200);
+    assert!(!referenced.is_empty() && referenced.is_subset(&users));
+    assert_eq!(
+        ids(&rest_db, "SELECT count(*) FROM auth.users"),
+        BTreeSet::from(["0".to_owned()])
+    );
+}
+
+const CYCLE: &str = "
+Table departments {
+  id int [pk, increment]
+  name varchar(50) [not null]
+  manager_id int [ref: > employees.id, note: 'NULL until a manager is named']
+}
+Table employees {
+  id int [pk, increment]
+  full_name varchar(100) [not null]
+  department_id int [not null, ref: > departments.id]
+}
+";
+
+async fn load_cycle(url: &str, model: &SchemaModel, existing: Existing) {
+    let mut plan = Plan::new(tables(model), &request(100, 4, Locale::EnUs)).expect("plans");
+    load(&mut plan, &[Target::parse(url)], existing, WAIT, false)
+        .await
+        .expect("loads");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foreign_key_cycle_loads_with_nulls_that_are_set_afterwards_in_postgres() {
+    let server = Postgres::shared();
+    let database = server.create_database("gen_cycle").expect("database");
+    let url = server.url(&database);
+    let cycle = model(CYCLE, &DdlOptions::default());
+    apply(&url, &cycle).await;
+    load_cycle(&url, &cycle, Existing::Refuse).await;
+    let managed = server
+        .sql(
+            &database,
+            "SELECT count(*) FROM departments WHERE manager_id IS NOT NULL",
+        )
+        .expect("query");
+    let managed: u32 = managed.trim().parse().expect("count");
+    assert!(
+        (70..100).contains(&managed),
+        "most departments get a manager: {managed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foreign_key_cycle_loads_into_mariadb_and_truncate_replaces_the_rows() {
+    let server = MariaDb::shared();
+    let database = server.create_database("gen_cycle").expect("database");
+    let url = server.url(&database);
+    let cycle = model(CYCLE, &DdlOptions::default());
+    apply(&url, &cycle).await;
+    load_cycle(&url, &cycle, Existing::Refuse).await;
+    load_cycle(&url, &cycle, Existing::Truncate).await;
+    let counts = server
+        .sql(&format!(
+            "SELECT count(*), count(manager_id), max(id) FROM `{database}`.departments"
+        ))
+        .expect("query");
+    let parts: Vec<u32> = counts
+        .split_whitespace()
+        .map(|p| p.parse().expect("n"))
+        .collect();
+    assert_eq!(
+        (parts[0], parts[2]),
+        (100, 100),
+        "replaced, ids from 1: {counts}"
+    );
+    assert!(parts[1] > 70, "managers set: {counts}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_self_referencing_tree_respects_its_depth_with_keys_enforced() {
+    let server = Postgres::shared();
+    let database = server.create_database("gen_tree").expect("database");
+    let url = server.url(&database);
+    let text = "Table categories {\n id int [pk, increment]\n parent_id int [ref: > categories.id]\n name varchar(100) [not null]\n}";
+    let tree = model(text, &DdlOptions::default());
+    apply(&url, &tree).await;
+    let overrides = Overrides::parse("tree_depth: 2").expect("parses");
+    let request = Request {
+        overrides,
+        ..request(300, 8, Locale::EnUs)
+    };
+    let mut plan = Plan::new(tables(&tree), &request).expect("plans");
+    load(
+        &mut plan,
+        &[Target::parse(&url)],
+        Existing::Refuse,
+        WAIT,
+        false,
+    )
+    .await
+    .expect("loads");
+    let sql = |q: &str| server.sql(&database, q).expect("query").trim().to_owned();
+    let grandchildren = sql(
+        "SELECT count(*) FROM categories c JOIN categories p ON c.parent_id = p.id WHERE p.parent_id IS NOT NULL",
+    );
+    assert_eq!(grandchildren, "0");
+    assert_ne!(
+        sql("SELECT count(*) FROM categories WHERE parent_id IS NOT NULL"),
+        "0"
+    );
+    assert_eq!(
+        sql("SELECT count(*) FROM categories WHERE parent_id >= id"),
+        "0",
+        "parents first"
+    );
+}
