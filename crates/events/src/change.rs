@@ -86,7 +86,11 @@ impl Change {
     }
 
     fn approx_bytes(&self) -> usize {
-        let row = |r: &Option<Row>| r.iter().flatten().map(Value::approx_bytes).sum::<usize>();
+        let row = |r: &Option<Row>| {
+            r.as_ref().map_or(0, |values| {
+                crate::value::HEAP_OVERHEAD + values.iter().map(Value::approx_bytes).sum::<usize>()
+            })
+        };
         std::mem::size_of::<Self>() + row(&self.before) + row(&self.after)
     }
 }
