@@ -281,18 +281,21 @@ async fn write_sink<K: Sink>(
     let mut shutdown = options.shutdown.clone();
     loop {
         let deadline = batcher.deadline().unwrap_or_else(far_future);
-        let mut events = tokio::select! {
+        let (mut events, bytes_each) = tokio::select! {
             biased;
             _ = shutdown.wait() => break,
             chunk = rx.recv() => match chunk {
-                Some(chunk) => chunk.events.into_iter(),
+                Some(chunk) => {
+                    let each = chunk.bytes / chunk.events.len().max(1);
+                    (chunk.events.into_iter(), each)
+                }
                 None => break,
             },
-            _ = tokio::time::sleep_until(deadline.into()) => Vec::new().into_iter(),
+            _ = tokio::time::sleep_until(deadline.into()) => (Vec::new().into_iter(), 0),
         };
         // A chunk may hold many transactions: cut wherever the batch fills.
         loop {
-            batcher.push_until_full(&mut events);
+            batcher.push_until_full(&mut events, bytes_each);
             if batcher.should_cut() {
                 commit(sink, batcher, acks, options, last).await?;
                 if batcher.is_full() {

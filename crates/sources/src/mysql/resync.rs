@@ -74,7 +74,8 @@ impl Window {
             select_list(&table),
             order.join(", ")
         );
-        let rows = read_rows(conn, &sql, Params::Positional(params), &reader, &table)
+        let query = (sql.as_str(), Params::Positional(params));
+        let rows = read_rows(conn, query, chunk_rows, &reader, &table)
             .await
             .map_err(|e| e.table(&table.name))?;
         let high = binlog_end(conn, flavor).await?;

@@ -233,7 +233,8 @@ async fn copy_keyed(conn: &mut Conn, table: &TableCopy, shared: &Shared) -> Resu
             None => ("TRUE".to_owned(), Vec::new()),
         };
         let sql = format!("{select} WHERE {predicate} ORDER BY {order} LIMIT {chunk_rows}");
-        let rows = read_rows(conn, &sql, Params::Positional(params), &reader, schema).await?;
+        let query = (sql.as_str(), Params::Positional(params));
+        let rows = read_rows(conn, query, chunk_rows, &reader, schema).await?;
         let done = rows.len() < chunk_rows;
         let last_key = match rows.last() {
             Some(row) => Some(reader.key_of(row).ok_or_else(|| {
@@ -299,11 +300,11 @@ async fn copy_keyless(
     Ok(())
 }
 
-/// Runs `sql` and converts its rows.
+/// Runs `sql` (which returns at most `limit` rows) and converts its rows.
 pub(crate) async fn read_rows(
     conn: &mut Conn,
-    sql: &str,
-    params: Params,
+    (sql, params): (&str, Params),
+    limit: usize,
     reader: &RowReader,
     schema: &TableSchema,
 ) -> Result<Vec<Row>, MysqlError> {
@@ -311,7 +312,7 @@ pub(crate) async fn read_rows(
         .exec_iter(sql, params)
         .await
         .map_err(|e| MysqlError::driver(OP, e))?;
-    let mut rows = Vec::new();
+    let mut rows = Vec::with_capacity(limit.min(1 << 16));
     while let Some(row) = result.next().await.map_err(|e| MysqlError::driver(OP, e))? {
         rows.push(convert_row(row, reader, schema)?);
     }
