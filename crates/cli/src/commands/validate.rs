@@ -22,19 +22,24 @@ pub fn load(file: &Path) -> Result<PipelineConfig, Failure> {
 }
 
 /// The resolved plan: every key with defaults filled in, and the batch
-/// bounds each known table will get.
+/// bounds and error/schema-change policies each known table will get.
 pub fn plan(config: &PipelineConfig) -> serde_json::Value {
     let mut plan = serde_json::to_value(config).unwrap_or_default();
-    // Tables a database source captures are known only once connected.
-    let tables: Vec<TableName> = match &config.source {
+    // Tables a database source captures are known only once connected;
+    // those the file names under `tables:` are shown.
+    let mut tables: Vec<TableName> = match &config.source {
         SourceConfig::Generator(generator) => {
             vec![TableName::new(None, generator.stream.table_name())]
         }
         SourceConfig::Mysql(_) => Vec::new(),
     };
+    tables.extend(config.tables.keys().map(|t| TableName::parse(t)));
     let resolved: serde_json::Map<String, serde_json::Value> = tables
         .iter()
-        .map(|t| (t.to_string(), json!({ "batch": config.batch_for(t) })))
+        .map(|t| {
+            let settings = json!({ "batch": config.batch_for(t), "policy": config.policy_for(t) });
+            (t.to_string(), settings)
+        })
         .collect();
     plan["resolved_tables"] = resolved.into();
     plan["default_batch"] = json!(config.default_batch());
