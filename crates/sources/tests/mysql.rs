@@ -6,6 +6,8 @@
 // failed test.
 #![allow(clippy::unwrap_used)]
 
+#[path = "mysql/resync.rs"]
+mod resync;
 mod support;
 #[path = "mysql/throughput.rs"]
 mod throughput;
