@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use super::env::{Environment, Override};
 use super::error::{ConfigError, KeyPath, Location};
 use super::model::{
-    BatchOverrides, BufferConfig, PipelineConfig, RetryConfig, SinkConfig, SourceConfig,
-    TableSettings,
+    BatchOverrides, BufferConfig, OnTableError, PipelineConfig, RetryConfig, SchemaChanges,
+    SinkConfig, SourceConfig, TableSettings,
 };
 use super::yaml::{self, LineIndex};
 
@@ -215,6 +215,26 @@ fn validate(config: &PipelineConfig) -> Vec<Problem> {
     for (name, settings) in &config.tables {
         check_batch(vec!["tables", name], &settings.batch);
     }
+    let levels = std::iter::once((vec!["defaults"], &config.defaults))
+        .chain(
+            config
+                .schemas
+                .iter()
+                .map(|(n, s)| (vec!["schemas", n.as_str()], s)),
+        )
+        .chain(
+            config
+                .tables
+                .iter()
+                .map(|(n, s)| (vec!["tables", n.as_str()], s)),
+        );
+    for (mut at, settings) in levels {
+        for (key, problem) in policy_problems(config, settings) {
+            at.push(key);
+            report(&at, problem);
+            at.pop();
+        }
+    }
     let retry = &config.retry;
     if retry.initial_backoff_ms == 0 || retry.initial_backoff_ms > retry.max_backoff_ms {
         problems.push((
@@ -226,6 +246,37 @@ fn validate(config: &PipelineConfig) -> Vec<Problem> {
         problems.push((
             vec!["buffer".into()],
             "needs max_rows ≥ 1 and max_bytes ≥ 1024".into(),
+        ));
+    }
+    problems
+}
+
+/// Policies the configured source or sink cannot carry out: isolating a
+/// table needs a source with per-table control (mysql), and refusing
+/// schema changes needs a sink that checks them (postgres).
+fn policy_problems(
+    config: &PipelineConfig,
+    settings: &TableSettings,
+) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    let isolates = settings.on_table_error == Some(OnTableError::Isolate)
+        || settings.schema_changes == Some(SchemaChanges::Quarantine);
+    if isolates && !matches!(config.source, SourceConfig::Mysql(_)) {
+        let key = if settings.on_table_error == Some(OnTableError::Isolate) {
+            "on_table_error"
+        } else {
+            "schema_changes"
+        };
+        problems.push((key, "isolating a table needs a mysql source".into()));
+    }
+    let guards = matches!(
+        settings.schema_changes,
+        Some(SchemaChanges::Freeze | SchemaChanges::Quarantine)
+    );
+    if guards && !matches!(config.sink, SinkConfig::Postgres(_)) {
+        problems.push((
+            "schema_changes",
+            "freeze and quarantine are carried out by the postgres sink only; use evolve".into(),
         ));
     }
     problems

@@ -12,6 +12,12 @@ source: { kind: generator, stream: heartbeat, seed: 7, count: 200000, rate: unbo
 sink:   { kind: sqlite, path: ./hb.db }
 ";
 
+const SHOP: &str = "\
+name: shop
+source: { kind: mysql, url: \"mysql://app:pw@127.0.0.1:3306\", server_id: 5401, tables: [\"shop.*\"] }
+sink:   { kind: postgres, url: \"postgres://dwh:pw@127.0.0.1:5432/dwh\", schema: raw }
+";
+
 fn load(text: &str) -> Result<PipelineConfig, ConfigError> {
     load_str(text, Path::new("/etc/watershed"), Environment::empty())
 }
@@ -321,9 +327,25 @@ sink:   { kind: postgres, url: \"postgres://dwh:pw@127.0.0.1:5432/dwh\", schema:
 }
 
 #[test]
+fn policies_the_source_or_sink_cannot_carry_out_are_refused() {
+    let isolate = error(&format!("{HB}defaults: {{ on_table_error: isolate }}\n"));
+    assert!(
+        isolate.contains("defaults.on_table_error: isolating a table needs a mysql source"),
+        "{isolate}"
+    );
+    let freeze = error(&format!(
+        "{HB}tables: {{ heartbeat: {{ schema_changes: freeze }} }}\n"
+    ));
+    assert!(
+        freeze.contains("tables.heartbeat.schema_changes: freeze and quarantine are carried out by the postgres sink only"),
+        "{freeze}"
+    );
+}
+
+#[test]
 fn table_policies_resolve_nearest_first_and_reject_unknown_values() {
     let text = format!(
-        "{HB}defaults: {{ on_table_error: isolate }}
+        "{SHOP}defaults: {{ on_table_error: isolate }}
 schemas:
   shop: {{ schema_changes: freeze }}
 tables:
