@@ -304,6 +304,13 @@ pub enum Command {
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
     },
+    /// Ask a running pipeline how it is doing: readiness, rows, lag, and
+    /// the tables it does not apply live (paused, isolated, re-copying).
+    Status {
+        /// The pipeline's HTTP address (default: http:// + --listen).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Act on one table of a running pipeline: pause it (its changes are
     /// skipped), resume it (re-copied, since changes were skipped), or
     /// resync it (re-copied in key chunks while streaming continues).

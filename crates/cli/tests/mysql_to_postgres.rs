@@ -508,6 +508,15 @@ fn a_table_the_sink_rejects_is_isolated_while_the_others_flow_and_resync_recover
         line.starts_with("warn") && line.contains("resync"),
         "{line}"
     );
+    let status = watershed()
+        .args(["status", "--url", &format!("http://{addr}")])
+        .output()
+        .expect("run watershed status");
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        stdout.contains(&format!("table {customers}: isolated: ")),
+        "{stdout}"
+    );
 
     // The operator widens the target again and re-copies the table.
     Postgres::shared()

@@ -4,9 +4,11 @@
 mod check;
 mod demo;
 mod generate;
+mod http;
 mod pipeline;
 mod run;
 mod schema;
+mod status;
 mod table;
 mod validate;
 mod verify;
@@ -19,6 +21,7 @@ pub async fn dispatch(cli: Cli, run_id: String) -> Result<(), Failure> {
         Command::Run { config, dry_run } => run::run(&config, dry_run, &cli.global, &run_id).await,
         Command::Check { config } => check::check(&config, &cli.global).await,
         Command::Verify { config } => verify::verify(&config, &cli.global).await,
+        Command::Status { url } => status::status(url.as_deref(), &cli.global).await,
         Command::Validate { config } => validate::validate(&config, &cli.global),
         Command::Table { command } => {
             let target = command.target();

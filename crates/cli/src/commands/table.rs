@@ -3,12 +3,9 @@
 
 use std::path::Path;
 
-use anyhow::{Context, anyhow};
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use anyhow::anyhow;
 
+use super::http;
 use super::validate::load;
 use crate::args::{GlobalArgs, TableCommand};
 use crate::exit::Failure;
@@ -28,7 +25,8 @@ pub async fn table(
     }
     let base = url.map_or_else(|| format!("http://{}", global.listen), str::to_owned);
     let action = command.word();
-    let (status, body) = post(&base, &format!("/api/tables/{table}/{action}"))
+    let path = format!("/api/tables/{table}/{action}");
+    let (status, body) = http::request(hyper::Method::POST, &base, &path)
         .await
         .map_err(|e| {
             Failure::runtime(e.context(format!(
@@ -51,35 +49,4 @@ pub async fn table(
         println!("{action} {table}: accepted by pipeline {}", config.name);
     }
     Ok(())
-}
-
-/// One `POST` with an empty body; returns the status and the body text.
-async fn post(base: &str, path: &str) -> anyhow::Result<(u16, String)> {
-    let authority = base
-        .strip_prefix("http://")
-        .ok_or_else(|| anyhow!("the url must start with http://"))?
-        .trim_end_matches('/');
-    let stream = TcpStream::connect(authority)
-        .await
-        .with_context(|| format!("connect to {authority}"))?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .context("http handshake")?;
-    tokio::spawn(connection);
-    let request = hyper::Request::post(path)
-        .header(hyper::header::HOST, authority)
-        .body(Empty::<Bytes>::new())
-        .context("build the request")?;
-    let response = sender
-        .send_request(request)
-        .await
-        .context("send the request")?;
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .context("read the answer")?
-        .to_bytes();
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
