@@ -5,6 +5,7 @@ mod blocking;
 mod check;
 pub mod json;
 pub mod jsonl;
+pub mod kafka;
 pub mod postgres;
 mod sink;
 pub mod sqlite;
