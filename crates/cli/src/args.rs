@@ -190,6 +190,90 @@ pub enum GenCommand {
     /// schema give the same bytes. Unsatisfiable requests fail before
     /// anything is written.
     Data(GenDataArgs),
+    /// Run a continuous OLTP workload (inserts, updates, deletes) against
+    /// live tables, keeping every key valid: inserts point at existing
+    /// parents and keep uniques unique, updates change plain columns and
+    /// move updated_at forward, deletes take rows nothing points at.
+    /// Reports the achieved rate and the statements per operation.
+    Workload(GenWorkloadArgs),
+    /// Write a paced stream of synthetic events.
+    Events {
+        #[command(subcommand)]
+        stream: GenEventsCommand,
+    },
+}
+
+/// Flags of `watershed gen workload`.
+#[derive(Debug, Args)]
+pub struct GenWorkloadArgs {
+    /// The database to run against (PostgreSQL or MySQL/MariaDB).
+    #[arg(long)]
+    pub url: String,
+    /// Read table names, keys and notes from this DBML file instead of
+    /// the live database.
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    /// Statements per second.
+    #[arg(long, default_value_t = 100.0)]
+    pub rate: f64,
+    /// How long to run, e.g. 30s or 5m (Ctrl-C stops sooner).
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub duration: Duration,
+    /// Shares of the operations: `insert=70,update=20,delete=10`.
+    #[arg(long, default_value = "insert=70,update=20,delete=10")]
+    pub mix: String,
+    /// The random seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Only these tables get statements: `users,orders.orders`.
+    #[arg(long, value_delimiter = ',')]
+    pub tables: Vec<String>,
+    /// How long to keep retrying to connect, e.g. 30s.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    pub wait: Duration,
+}
+
+/// `watershed gen events …`.
+#[derive(Debug, Subcommand)]
+pub enum GenEventsCommand {
+    /// Heart-rate readings (event_id, customer_id, ts, heart_rate): each
+    /// customer has a resting rate of 55-84 bpm with slow drift and noise;
+    /// --invalid-fraction of them are out of range, miss a field or carry
+    /// a future timestamp. The same model as the pipeline's generator
+    /// source (`stream: heartbeat`).
+    Heartbeat(GenHeartbeatArgs),
+}
+
+/// Flags of `watershed gen events heartbeat`.
+#[derive(Debug, Args)]
+pub struct GenHeartbeatArgs {
+    /// Readings per second.
+    #[arg(long, default_value_t = 100.0)]
+    pub rate: f64,
+    /// How long to run, e.g. 30s (Ctrl-C stops sooner).
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub duration: Duration,
+    /// Customer ids run from 1 to N.
+    #[arg(long, default_value_t = 1000)]
+    pub customers: u64,
+    /// The share of invalid readings, 0 to 1.
+    #[arg(long, default_value_t = 0.0)]
+    pub invalid_fraction: f64,
+    /// `jsonl:PATH` or `postgres:URL`.
+    #[arg(long)]
+    pub to: String,
+    /// The table for `postgres:URL` (created if missing).
+    #[arg(long, default_value = "heartbeat")]
+    pub table: String,
+    /// The timestamp of the first reading: RFC 3339, or `now`.
+    #[arg(long, default_value = "now")]
+    pub start: String,
+    /// The random seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How long to keep retrying to connect, e.g. 30s.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    pub wait: Duration,
 }
 
 /// Flags of `watershed gen data`.

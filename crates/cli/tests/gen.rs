@@ -297,3 +297,137 @@ fn the_schema_can_come_from_a_live_database() {
     let items = std::fs::read_to_string(out.join("orders.order_items.csv")).expect("file");
     assert_eq!(items.lines().count(), 31, "{items}");
 }
+
+#[test]
+fn a_workload_runs_for_its_duration_on_a_loaded_postgres_without_errors() {
+    let server = Postgres::shared();
+    let database = server.create_database("cli_work").expect("database");
+    let url = server.url(&database);
+    let applied = run(&["schema", "apply", &shop_path(), "--url", &url]);
+    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+    let loaded = run(&[
+        "gen",
+        "data",
+        "--schema",
+        &shop_path(),
+        "--rows",
+        "30",
+        "--target",
+        &url,
+    ]);
+    assert_eq!(loaded.status.code(), Some(0), "{}", stderr(&loaded));
+    let args = [
+        "gen",
+        "workload",
+        "--url",
+        &url,
+        "--rate",
+        "300",
+        "--duration",
+        "2s",
+        "--mix",
+        "insert=70,update=20,delete=10",
+        "--seed",
+        "3",
+        "--json",
+    ];
+    let done = run(&args);
+    assert_eq!(done.status.code(), Some(0), "{}", stderr(&done));
+    let summary: serde_json::Value = serde_json::from_slice(&done.stdout).expect("JSON summary");
+    assert_eq!(summary["errors"], 0, "{summary}");
+    let count = |op: &str| summary[op].as_u64().unwrap_or_default();
+    assert!(
+        count("inserts") > count("updates") && count("deletes") > 0,
+        "{summary}"
+    );
+    assert!(
+        summary["statements_per_second"]
+            .as_f64()
+            .unwrap_or_default()
+            > 0.0,
+        "{summary}"
+    );
+    let plain = run(&[
+        "gen",
+        "workload",
+        "--url",
+        &url,
+        "--rate",
+        "50",
+        "--duration",
+        "1s",
+        "--tables",
+        "catalog.brands",
+    ]);
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+    let line = String::from_utf8_lossy(&plain.stdout);
+    assert!(
+        line.starts_with("ran ") && line.contains("/s): ") && line.contains(" 0 errors"),
+        "{line}"
+    );
+}
+
+fn heartbeat_args<'a>(to: &'a str, seed: &'a str) -> Vec<&'a str> {
+    vec![
+        "gen",
+        "events",
+        "heartbeat",
+        "--rate",
+        "2000",
+        "--duration",
+        "500ms",
+        "--customers",
+        "20",
+        "--invalid-fraction",
+        "0.1",
+        "--start",
+        "2025-01-01T00:00:00Z",
+        "--seed",
+        seed,
+        "--to",
+        to,
+    ]
+}
+
+#[test]
+fn heartbeat_events_are_deterministic_json_lines_with_a_share_of_invalid_ones() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files: Vec<Vec<u8>> = ["a", "b"]
+        .iter()
+        .map(|name| {
+            let path = dir.path().join(format!("{name}.jsonl"));
+            let to = format!("jsonl:{}", path.display());
+            let done = run(&[&heartbeat_args(&to, "7")[..], &["--json"]].concat());
+            assert_eq!(done.status.code(), Some(0), "{}", stderr(&done));
+            let summary: serde_json::Value = serde_json::from_slice(&done.stdout).expect("JSON");
+            assert_eq!(summary["events"], 1000, "{summary}");
+            std::fs::read(&path).expect("reads")
+        })
+        .collect();
+    assert_eq!(files[0], files[1], "same seed, same bytes");
+    let text = String::from_utf8_lossy(&files[0]);
+    let invalid = text
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("JSON line"))
+        .filter(|r| {
+            let rate = r["heart_rate"].as_i64();
+            r["customer_id"].is_null()
+                || !matches!(rate, Some(30..=220))
+                || r["ts"].as_str() > Some("2025-01-02")
+        })
+        .count();
+    assert!((50..=160).contains(&invalid), "{invalid} of 1000 invalid");
+}
+
+#[test]
+fn heartbeat_events_fill_a_postgres_table() {
+    let server = Postgres::shared();
+    let database = server.create_database("cli_hb").expect("database");
+    let to = format!("postgres:{}", server.url(&database));
+    let done = run(&heartbeat_args(&to, "1"));
+    assert_eq!(done.status.code(), Some(0), "{}", stderr(&done));
+    let count = server
+        .sql(&database, "SELECT count(*) FROM heartbeat")
+        .expect("query");
+    assert_eq!(count.trim(), "1000");
+}

@@ -9,11 +9,13 @@
 //!
 //! [`Plan::new`] checks the request and fails before anything is written
 //! when it cannot be met; [`write_files`] and [`load`] then produce the
-//! rows.
+//! rows. [`workload`] drives a live OLTP workload against loaded tables,
+//! [`events`] a paced stream of heart-rate readings.
 
 mod cell;
 pub mod deferred;
 mod error;
+pub mod events;
 mod fill;
 pub mod infer;
 mod kind;
@@ -27,6 +29,7 @@ mod rng;
 mod table;
 mod unique;
 mod values;
+pub mod workload;
 
 pub use cell::Cell;
 pub use error::DatagenError;

@@ -405,3 +405,155 @@ async fn a_self_referencing_tree_respects_its_depth_with_keys_enforced() {
         "parents first"
     );
 }
+
+fn workload_config(seed: u64) -> watershed_datagen::workload::WorkloadConfig {
+    watershed_datagen::workload::WorkloadConfig {
+        rate: 400.0,
+        duration: Duration::from_secs(2),
+        mix: watershed_datagen::workload::Mix::default(),
+        seed,
+        tables: Vec::new(),
+    }
+}
+
+fn assert_clean_workload(summary: &watershed_datagen::workload::WorkloadSummary) {
+    assert_eq!(summary.errors, 0, "{:?}", summary.error_kinds);
+    assert!(summary.statements() > 300, "{summary:?}");
+    assert!(
+        summary.inserts > summary.updates
+            && summary.updates > summary.deletes
+            && summary.deletes > 0,
+        "the mix is roughly respected: {summary:?}"
+    );
+    assert!(summary.achieved_rate() > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workload_on_postgres_keeps_every_constraint_for_its_duration() {
+    let server = Postgres::shared();
+    let database = server.create_database("work").expect("database");
+    let url = server.url(&database);
+    let shop = model(&shop_text(), &DdlOptions::default());
+    apply(&url, &shop).await;
+    load_shop(&url, &shop, 40).await;
+    let config = workload_config(4);
+    let summary = watershed_datagen::workload::run(
+        tables(&shop),
+        &url,
+        WAIT,
+        &config,
+        std::future::pending(),
+    )
+    .await
+    .expect("runs");
+    assert_clean_workload(&summary);
+    let sql = |q: &str| server.sql(&database, q).expect("query").trim().to_owned();
+    assert_eq!(
+        sql("SELECT count(*) FROM auth.users WHERE updated_at < created_at"),
+        "0"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workload_on_mariadb_keeps_every_constraint_for_its_duration() {
+    let server = MariaDb::shared();
+    let database = server.create_database("work").expect("database");
+    let url = server.url(&database);
+    let mut shop = model(&shop_text(), &DdlOptions::default());
+    shop.prefix_schemas(&format!("{database}_"));
+    apply(&url, &shop).await;
+    load_shop(&url, &shop, 40).await;
+    let summary = watershed_datagen::workload::run(
+        tables(&shop),
+        &url,
+        WAIT,
+        &workload_config(5),
+        std::future::pending(),
+    )
+    .await
+    .expect("runs");
+    assert_clean_workload(&summary);
+}
+
+fn heartbeat(
+    seed: u64,
+    invalid_fraction: f64,
+    rate: f64,
+) -> watershed_datagen::events::HeartbeatRun {
+    let mut model = watershed_sources::generator::HeartbeatModel::new(seed);
+    model.customers = 50;
+    model.invalid_fraction = invalid_fraction;
+    model.drift = true;
+    watershed_datagen::events::HeartbeatRun {
+        model,
+        rate,
+        duration: Duration::from_millis(500),
+        start: watershed_events::Timestamp::from_micros(1_704_067_200_000_000),
+    }
+}
+
+async fn heartbeat_file(seed: u64, path: &Path) -> Vec<u8> {
+    let target = watershed_datagen::events::EventTarget::Jsonl(path.to_owned());
+    let mut sink = watershed_datagen::events::EventSink::open(&target, WAIT)
+        .await
+        .expect("opens");
+    let summary = heartbeat(seed, 0.1, 2_000.0)
+        .run(&mut sink, std::future::pending())
+        .await
+        .expect("writes");
+    assert_eq!(summary.events, 1_000);
+    std::fs::read(path).expect("reads")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn heartbeat_events_are_the_same_for_the_same_seed_and_one_json_object_per_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = heartbeat_file(3, &dir.path().join("a.jsonl")).await;
+    let b = heartbeat_file(3, &dir.path().join("b.jsonl")).await;
+    let c = heartbeat_file(4, &dir.path().join("c.jsonl")).await;
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    let text = String::from_utf8(a).expect("utf-8");
+    for line in text.lines() {
+        let object: serde_json::Value = serde_json::from_str(line).expect("a JSON object");
+        assert!(
+            object["event_id"].is_i64() && object["ts"].is_string(),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn the_invalid_share_of_heartbeat_events_is_close_to_the_fraction() {
+    let run = heartbeat(8, 0.05, 100.0);
+    let invalid = (0..40_000)
+        .filter(|i| run.reading(*i).invalid.is_some())
+        .count();
+    assert!((1_700..2_300).contains(&invalid), "{invalid} of 40000");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn heartbeat_events_land_in_a_postgres_table_created_for_them() {
+    let server = Postgres::shared();
+    let database = server.create_database("hb").expect("database");
+    let target = watershed_datagen::events::EventTarget::parse(
+        &format!("postgres:{}", server.url(&database)),
+        "readings",
+    )
+    .expect("parses");
+    let mut sink = watershed_datagen::events::EventSink::open(&target, WAIT)
+        .await
+        .expect("opens");
+    let summary = heartbeat(1, 0.2, 2_000.0)
+        .run(&mut sink, std::future::pending())
+        .await
+        .expect("writes");
+    let sql = |q: &str| server.sql(&database, q).expect("query").trim().to_owned();
+    assert_eq!(
+        sql("SELECT count(*) FROM readings"),
+        summary.events.to_string()
+    );
+    let out_of_range =
+        sql("SELECT count(*) FROM readings WHERE heart_rate = 0 OR heart_rate >= 300");
+    assert_ne!(out_of_range, "0");
+}

@@ -142,7 +142,8 @@ pub fn sql_values(cells: &[Cell], dialect: Dialect, out: &mut Vec<u8>) {
     out.push(b')');
 }
 
-fn sql_literal(cell: &Cell, dialect: Dialect, out: &mut Vec<u8>) {
+/// One cell as a SQL literal.
+pub fn sql_literal(cell: &Cell, dialect: Dialect, out: &mut Vec<u8>) {
     match cell {
         Cell::Null => out.extend_from_slice(b"NULL"),
         Cell::Bool(b) => out.extend_from_slice(if *b { b"TRUE" } else { b"FALSE" }),

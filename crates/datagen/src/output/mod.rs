@@ -3,8 +3,8 @@
 
 pub mod encode;
 mod files;
-mod mysql;
-mod postgres;
+pub(crate) mod mysql;
+pub(crate) mod postgres;
 mod progress;
 
 use std::path::Path;
@@ -114,7 +114,7 @@ pub fn write_files(
     Ok(out)
 }
 
-enum Conn {
+pub(crate) enum Conn {
     Postgres(tokio_postgres::Client),
     Mysql(mysql_async::Conn),
 }
@@ -134,7 +134,7 @@ fn target_for(table: &TableName, targets: &[Target]) -> Result<usize, DatagenErr
         })
 }
 
-async fn connect(target: &Target, wait: Duration) -> Result<Conn, DatagenError> {
+pub(crate) async fn connect(target: &Target, wait: Duration) -> Result<Conn, DatagenError> {
     match dialect_of(&target.url)? {
         Dialect::Postgres => match introspect::connect(&target.url, wait).await? {
             Connection::Postgres(client) => {

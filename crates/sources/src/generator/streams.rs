@@ -9,6 +9,7 @@ use watershed_events::{
 };
 
 use super::config::StreamKind;
+use super::heartbeat::{DEFAULT_CUSTOMERS, HeartbeatModel};
 
 /// The table a stream writes.
 pub fn table_schema(stream: StreamKind) -> TableSchema {
@@ -60,7 +61,6 @@ pub fn table_schema(stream: StreamKind) -> TableSchema {
 }
 
 const ORDER_STATUSES: [&str; 4] = ["new", "paid", "shipped", "cancelled"];
-const CUSTOMERS: u64 = 10_000;
 
 fn labels(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| (*s).to_owned()).collect()
@@ -77,24 +77,20 @@ pub fn event_row(
 ) -> Row {
     let mut random = EventRandom::new(seed, index);
     let id = Value::Int(index as i64 + 1);
-    let at = Value::Timestamp(Timestamp::from_micros(
-        start.micros + index as i64 * step_micros,
-    ));
+    let ts = Timestamp::from_micros(start.micros + index as i64 * step_micros);
+    let at = Value::Timestamp(ts);
     match stream {
         StreamKind::Heartbeat => {
-            let customer = random.below(CUSTOMERS);
-            // Each customer has a resting rate; readings scatter around it.
-            let resting = 55 + splitmix64(seed ^ customer) % 30;
-            let heart_rate = resting + random.below(40);
+            let reading = HeartbeatModel::new(seed).reading(index, ts);
             vec![
                 id,
-                Value::Int(customer as i64 + 1),
+                Value::Int(reading.customer_id.unwrap_or_default()),
                 at,
-                Value::Int(heart_rate as i64),
+                Value::Int(reading.heart_rate.unwrap_or_default()),
             ]
         }
         StreamKind::Orders => {
-            let customer = random.below(CUSTOMERS) as i64 + 1;
+            let customer = random.below(DEFAULT_CUSTOMERS) as i64 + 1;
             let status = match random.below(100) {
                 0..40 => 0,
                 40..75 => 1,
@@ -116,24 +112,30 @@ pub fn event_row(
 /// A tiny counter-based random stream for one event: SplitMix64 over
 /// (seed, index, draw). Stateless across events, so any index can be
 /// produced without producing the ones before it.
-struct EventRandom {
+pub(super) struct EventRandom {
     state: u64,
 }
 
 impl EventRandom {
-    fn new(seed: u64, index: u64) -> Self {
+    pub(super) fn new(seed: u64, index: u64) -> Self {
         Self {
             state: splitmix64(seed).wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
         }
     }
 
-    fn below(&mut self, bound: u64) -> u64 {
+    pub(super) fn below(&mut self, bound: u64) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         splitmix64(self.state) % bound
     }
+
+    /// A uniform draw in `[0, 1)`.
+    pub(super) fn unit(&mut self) -> f64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        (splitmix64(self.state) >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
-fn splitmix64(x: u64) -> u64 {
+pub(super) fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -166,6 +168,18 @@ mod tests {
                 let row = event_row(stream, 1, index, start(), 1000);
                 assert_eq!(row.len(), schema.columns.len());
             }
+        }
+    }
+
+    #[test]
+    fn heartbeat_rows_are_the_ones_the_stream_always_produced() {
+        for index in 0..2_000 {
+            let mut random = EventRandom::new(4, index);
+            let customer = random.below(DEFAULT_CUSTOMERS);
+            let heart_rate = 55 + splitmix64(4 ^ customer) % 30 + random.below(40);
+            let row = event_row(StreamKind::Heartbeat, 4, index, start(), 1000);
+            assert_eq!(row[1], Value::Int(customer as i64 + 1));
+            assert_eq!(row[3], Value::Int(heart_rate as i64));
         }
     }
 

@@ -15,16 +15,10 @@ use watershed_schema::dbml;
 use watershed_schema::ddl::{DdlOptions, Dialect};
 use watershed_schema::introspect;
 
-use crate::args::{GenCommand, GenDataArgs, GenFormat, GlobalArgs, SqlDialect};
+use crate::args::{GenDataArgs, GenFormat, GlobalArgs, SqlDialect};
 use crate::exit::Failure;
 
-pub async fn generate(command: &GenCommand, global: &GlobalArgs) -> Result<(), Failure> {
-    match command {
-        GenCommand::Data(args) => data(args, global).await,
-    }
-}
-
-fn failure(error: DatagenError) -> Failure {
+pub(super) fn failure(error: DatagenError) -> Failure {
     if error.is_usage() {
         Failure::usage(error.into())
     } else {
@@ -32,7 +26,7 @@ fn failure(error: DatagenError) -> Failure {
     }
 }
 
-async fn data(args: &GenDataArgs, global: &GlobalArgs) -> Result<(), Failure> {
+pub(super) async fn data(args: &GenDataArgs, global: &GlobalArgs) -> Result<(), Failure> {
     let request = request(args)?;
     let tables = schema_tables(args).await?;
     let mut plan = Plan::new(tables, &request).map_err(failure)?;
@@ -129,7 +123,16 @@ fn rows_per_table(text: Option<&str>) -> Result<BTreeMap<String, u64>, Failure> 
 }
 
 async fn schema_tables(args: &GenDataArgs) -> Result<Vec<TableSchema>, Failure> {
-    let model = match (&args.schema, &args.url) {
+    read_tables(args.schema.as_deref(), args.url.as_deref(), args.wait).await
+}
+
+/// The tables of the DBML `file`, else of the live database at `url`.
+pub(super) async fn read_tables(
+    file: Option<&Path>,
+    url: Option<&str>,
+    wait: std::time::Duration,
+) -> Result<Vec<TableSchema>, Failure> {
+    let model = match (file, url) {
         (Some(file), _) => {
             let text = std::fs::read_to_string(file)
                 .with_context(|| format!("cannot read {}", file.display()))
@@ -141,7 +144,7 @@ async fn schema_tables(args: &GenDataArgs) -> Result<Vec<TableSchema>, Failure> 
             SchemaModel::from_document(&doc, &DdlOptions::default())
         }
         (None, Some(url)) => {
-            let mut conn = introspect::connect(url, args.wait)
+            let mut conn = introspect::connect(url, wait)
                 .await
                 .map_err(|e| Failure::runtime(e.into()))?;
             let scope = conn.default_scope();

@@ -1,0 +1,145 @@
+//! Writing readings: one JSON object per line, or batches COPYed into a
+//! PostgreSQL table created on first use.
+
+use std::io::Write;
+
+use bytes::Bytes;
+use futures_util::SinkExt;
+use tokio_postgres::Client;
+use watershed_events::{TableName, redact_urls};
+use watershed_schema::ddl::Dialect;
+use watershed_schema::introspect::{self, Connection};
+use watershed_sources::generator::Reading;
+
+use super::EventTarget;
+use crate::error::DatagenError;
+use crate::output::encode::table_sql;
+
+/// An open destination for readings.
+pub enum EventSink {
+    Jsonl {
+        path: std::path::PathBuf,
+        file: std::io::BufWriter<std::fs::File>,
+    },
+    Postgres {
+        client: Client,
+        table: String,
+    },
+}
+
+impl EventSink {
+    /// Opens `target`: creates the file, or connects and creates the table.
+    pub async fn open(
+        target: &EventTarget,
+        wait: std::time::Duration,
+    ) -> Result<Self, DatagenError> {
+        match target {
+            EventTarget::Jsonl(path) => {
+                let file = std::fs::File::create(path).map_err(|source| DatagenError::Write {
+                    path: path.clone(),
+                    source,
+                })?;
+                Ok(EventSink::Jsonl {
+                    path: path.clone(),
+                    file: std::io::BufWriter::new(file),
+                })
+            }
+            EventTarget::Postgres { url, table } => {
+                tracing::info!(url = %redact_urls(url), table = %table, "connecting for events");
+                let Connection::Postgres(client) = introspect::connect(url, wait).await? else {
+                    return Err(DatagenError::Invalid(
+                        "--to postgres: needs a postgres:// URL".into(),
+                    ));
+                };
+                let table = table_sql(&TableName::parse(table), Dialect::Postgres);
+                let create = format!(
+                    "SET TIME ZONE 'UTC'; CREATE TABLE IF NOT EXISTS {table} (event_id bigint NOT NULL, \
+                     customer_id bigint, ts timestamptz NOT NULL, heart_rate integer)"
+                );
+                client
+                    .batch_execute(&create)
+                    .await
+                    .map_err(|e| DatagenError::query(format!("creating {table}"), e))?;
+                Ok(EventSink::Postgres { client, table })
+            }
+        }
+    }
+
+    /// Writes `readings` (in order).
+    pub async fn write(&mut self, readings: &[Reading]) -> Result<(), DatagenError> {
+        if readings.is_empty() {
+            return Ok(());
+        }
+        match self {
+            EventSink::Jsonl { path, file } => {
+                let mut out = Vec::with_capacity(readings.len() * 96);
+                for reading in readings {
+                    json_line(reading, &mut out);
+                }
+                file.write_all(&out)
+                    .and_then(|()| file.flush())
+                    .map_err(|source| DatagenError::Write {
+                        path: path.clone(),
+                        source,
+                    })
+            }
+            EventSink::Postgres { client, table } => copy(client, table, readings).await,
+        }
+    }
+
+    /// Flushes what is buffered.
+    pub async fn finish(&mut self) -> Result<(), DatagenError> {
+        match self {
+            EventSink::Jsonl { path, file } => file.flush().map_err(|source| DatagenError::Write {
+                path: path.clone(),
+                source,
+            }),
+            EventSink::Postgres { .. } => Ok(()),
+        }
+    }
+}
+
+/// `{"event_id":1,"customer_id":7,"ts":"…Z","heart_rate":72}`; a missing
+/// field is left out.
+pub fn json_line(reading: &Reading, out: &mut Vec<u8>) {
+    let mut object = serde_json::Map::new();
+    object.insert("event_id".into(), reading.event_id.into());
+    if let Some(customer) = reading.customer_id {
+        object.insert("customer_id".into(), customer.into());
+    }
+    object.insert("ts".into(), reading.ts.to_string().into());
+    if let Some(rate) = reading.heart_rate {
+        object.insert("heart_rate".into(), rate.into());
+    }
+    // Serialising a map of plain values into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &object);
+    out.push(b'\n');
+}
+
+async fn copy(client: &Client, table: &str, readings: &[Reading]) -> Result<(), DatagenError> {
+    let what = || format!("copying readings into {table}");
+    let sql = format!("COPY {table} (event_id, customer_id, ts, heart_rate) FROM STDIN");
+    let sink = client
+        .copy_in::<_, Bytes>(&sql)
+        .await
+        .map_err(|e| DatagenError::query(what(), e))?;
+    let mut text = String::with_capacity(readings.len() * 48);
+    let field = |v: Option<i64>| v.map_or_else(|| "\\N".to_owned(), |v| v.to_string());
+    for r in readings {
+        text.push_str(&format!(
+            "{}\t{}\t{}\t{}\n",
+            r.event_id,
+            field(r.customer_id),
+            r.ts,
+            field(r.heart_rate)
+        ));
+    }
+    futures_util::pin_mut!(sink);
+    sink.send(Bytes::from(text))
+        .await
+        .map_err(|e| DatagenError::query(what(), e))?;
+    sink.finish()
+        .await
+        .map_err(|e| DatagenError::query(what(), e))?;
+    Ok(())
+}
