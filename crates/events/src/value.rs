@@ -51,6 +51,19 @@ impl Value {
         Value::Text(Arc::from(text))
     }
 
+    /// A UUID's `8-4-4-4-12` lowercase hex form.
+    pub fn uuid_text(bytes: &[u8; 16]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        )
+    }
+
     /// Rough heap plus inline size, for the byte bounds of channels and
     /// batches. Cheap: no traversal of shared buffers beyond their length.
     pub fn approx_bytes(&self) -> usize {

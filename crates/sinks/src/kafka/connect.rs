@@ -231,7 +231,7 @@ pub fn field_value(
             json!(labels.join(","))
         }
         Value::Bit { width, bits } => bit_value(*width, *bits),
-        Value::Uuid(bytes) => json!(uuid_text(bytes)),
+        Value::Uuid(bytes) => json!(Value::uuid_text(bytes)),
         Value::Array(items) => Json::Array(
             items
                 .iter()
@@ -316,18 +316,6 @@ pub fn zoned_instant(timestamp: Timestamp) -> String {
     let digits = if micros % 1000 == 0 { 3 } else { 6 };
     let fraction = format!("{micros:06}");
     format!("{}.{}Z", whole.trim_end_matches('Z'), &fraction[..digits])
-}
-
-fn uuid_text(bytes: &[u8; 16]) -> String {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
 }
 
 fn decimal_value(text: &str, logical: &LogicalType, encoding: &Encoding) -> Json {

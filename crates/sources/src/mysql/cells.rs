@@ -244,22 +244,9 @@ fn key_value(value: &Value, kind: &Kind) -> Option<MysqlKeyValue> {
             ),
             _ => return None,
         },
-        Value::Uuid(bytes) => MysqlKeyValue::Text(uuid_text(bytes)),
+        Value::Uuid(bytes) => MysqlKeyValue::Text(Value::uuid_text(bytes)),
         Value::Null | Value::Unchanged | Value::Json(_) | Value::Array(_) => return None,
     })
-}
-
-/// `8-4-4-4-12` lowercase hex.
-pub(crate) fn uuid_text(bytes: &[u8; 16]) -> String {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
 }
 
 /// A checkpoint key value as a statement parameter.
@@ -316,7 +303,7 @@ mod tests {
     fn uuids_read_and_print() {
         let text = "123e4567-e89b-12d3-a456-426614174000";
         let bytes = parse_uuid(text.as_bytes()).unwrap();
-        assert_eq!(uuid_text(&bytes), text);
+        assert_eq!(Value::uuid_text(&bytes), text);
     }
 
     #[test]
