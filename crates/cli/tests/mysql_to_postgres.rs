@@ -568,6 +568,17 @@ fn pause_skips_a_table_and_resume_recopies_it_while_writes_go_on() {
     let differs = setup.run(&["verify"]);
     assert_eq!(differs.status.code(), Some(1));
 
+    // The pause is in the checkpoint: a restarted pipeline keeps it.
+    stop_cleanly(child);
+    setup.source(&workload.batch(50));
+    let addr = free_addr();
+    let child = setup.spawn_on(&addr);
+    wait_until("the restart", Duration::from_secs(30), || {
+        table_states(&addr)[&orders]["state"] == "paused"
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(setup.target_count("orders"), before, "still paused");
+
     // Resume while a writer keeps changing the table: the re-copy must
     // converge with the changes made during it.
     let writer = {

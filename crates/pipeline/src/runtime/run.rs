@@ -182,6 +182,14 @@ where
         Err(error) => return (Some(source), Err((error, None))),
     };
     tracing::info!(resume = %resume.as_ref().map_or("beginning".into(), ToString::to_string), "pipeline started");
+    // Table states the checkpoint carries show before the first commit.
+    if let Some(position) = &resume
+        && options.progress.tables().committed(position)
+    {
+        options
+            .metrics
+            .table_states(&options.progress.tables().states());
+    }
     options.progress.set_ready(true);
 
     let (tx, rx) = bounded(config.buffer.max_rows, config.buffer.max_bytes);
