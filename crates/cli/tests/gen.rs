@@ -187,11 +187,8 @@ fn ukrainian_locale_writes_cyrillic_names_and_ukrainian_phones() {
 
 #[test]
 fn loading_postgres_refuses_a_non_empty_target_unless_appending_or_truncating() {
+    let (database, url) = shop_in_postgres("cli_gen");
     let server = Postgres::shared();
-    let database = server.create_database("cli_gen").expect("database");
-    let url = server.url(&database);
-    let applied = run(&["schema", "apply", &shop_path(), "--url", &url]);
-    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
     let load = |extra: &[&str]| {
         let args = [
             "gen",
@@ -284,11 +281,7 @@ fn one_run_fills_a_postgres_and_a_mariadb_database_whose_ids_agree() {
 
 #[test]
 fn the_schema_can_come_from_a_live_database() {
-    let server = Postgres::shared();
-    let database = server.create_database("cli_gen_url").expect("database");
-    let url = server.url(&database);
-    let applied = run(&["schema", "apply", &shop_path(), "--url", &url]);
-    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+    let (_, url) = shop_in_postgres("cli_gen_url");
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("out");
     let args = ["gen", "data", "--url", &url, "--rows", "30"];
@@ -300,11 +293,7 @@ fn the_schema_can_come_from_a_live_database() {
 
 #[test]
 fn a_workload_runs_for_its_duration_on_a_loaded_postgres_without_errors() {
-    let server = Postgres::shared();
-    let database = server.create_database("cli_work").expect("database");
-    let url = server.url(&database);
-    let applied = run(&["schema", "apply", &shop_path(), "--url", &url]);
-    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+    let (_, url) = shop_in_postgres("cli_work");
     let loaded = run(&[
         "gen",
         "data",
@@ -430,4 +419,14 @@ fn heartbeat_events_fill_a_postgres_table() {
         .sql(&database, "SELECT count(*) FROM heartbeat")
         .expect("query");
     assert_eq!(count.trim(), "1000");
+}
+
+/// A fresh PostgreSQL database holding the shop schema (`schema apply`).
+fn shop_in_postgres(prefix: &str) -> (String, String) {
+    let server = Postgres::shared();
+    let database = server.create_database(prefix).expect("database");
+    let url = server.url(&database);
+    let applied = run(&["schema", "apply", &shop_path(), "--url", &url]);
+    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+    (database, url)
 }
