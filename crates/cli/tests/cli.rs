@@ -11,7 +11,7 @@ use std::time::Duration;
 use support::{wait_until, watershed};
 
 use watershed_events::{Timestamp, Value};
-use watershed_sources::generator::{StreamKind, event_row};
+use watershed_sources::generator::{HeartbeatModel, StreamKind, event_row};
 
 fn pipeline_file(dir: &Path, body: &str) -> PathBuf {
     let file = dir.join("pipeline.yaml");
@@ -57,7 +57,13 @@ fn assert_exactly_the_generated_rows(db: &Path, count: u64) {
     let mut stored = statement.query([]).expect("query");
     for index in 0..count {
         let row = stored.next().expect("read").expect("a row for every index");
-        let expected = event_row(StreamKind::Heartbeat, 7, index, start, 1000);
+        let expected = event_row(
+            StreamKind::Heartbeat,
+            &HeartbeatModel::new(7),
+            index,
+            start,
+            1000,
+        );
         let as_int = |v: &Value| match v {
             Value::Int(i) => *i,
             other => panic!("not an int: {other:?}"),
@@ -236,7 +242,7 @@ fn unknown_keys_exit_2_naming_file_line_and_key() {
         assert_eq!(
             last,
             format!(
-                "error: {}: line 2: source.cont: unknown field `cont`, expected one of `stream`, `seed`, `count`, `rate`, `start_time`",
+                "error: {}: line 2: source.cont: unknown field `cont`, expected one of `stream`, `seed`, `count`, `rate`, `start_time`, `customers`, `invalid_fraction`, `drift`",
                 file.display()
             )
         );

@@ -248,6 +248,11 @@ fn validate(config: &PipelineConfig) -> Vec<Problem> {
             "needs max_rows ≥ 1 and max_bytes ≥ 1024".into(),
         ));
     }
+    if let SourceConfig::Generator(generator) = &config.source {
+        for (key, problem) in generator.problems() {
+            problems.push((vec!["source".into(), key.into()], problem));
+        }
+    }
     problems
 }
 

@@ -5,6 +5,8 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use watershed_events::Timestamp;
 
+use super::heartbeat::{DEFAULT_CUSTOMERS, HeartbeatModel};
+
 /// `source: { kind: generator, … }`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +25,54 @@ pub struct GeneratorConfig {
     /// Timestamp of event 0: RFC 3339, or `now` for live demos.
     #[serde(default)]
     pub start_time: StartTime,
+    /// heartbeat: customer ids run from 1 to this.
+    #[serde(default = "default_customers")]
+    pub customers: u64,
+    /// heartbeat: the share of invalid readings (out of range, a missing
+    /// field, a timestamp in the future), from 0 to 1, to exercise
+    /// validation downstream.
+    #[serde(default)]
+    pub invalid_fraction: f64,
+    /// heartbeat: readings drift slowly per customer, with small noise,
+    /// instead of scattering widely.
+    #[serde(default)]
+    pub drift: bool,
+}
+
+fn default_customers() -> u64 {
+    DEFAULT_CUSTOMERS
+}
+
+impl GeneratorConfig {
+    /// The heart-rate model these keys describe (the stream's seed).
+    pub fn heartbeat(&self) -> HeartbeatModel {
+        HeartbeatModel {
+            seed: self.seed,
+            customers: self.customers,
+            invalid_fraction: self.invalid_fraction,
+            drift: self.drift,
+        }
+    }
+
+    /// Checks the heartbeat keys: key name and problem.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if !(0.0..=1.0).contains(&self.invalid_fraction) {
+            problems.push(("invalid_fraction", "must be between 0 and 1".to_owned()));
+        }
+        if self.customers == 0 {
+            problems.push(("customers", "must be at least 1".to_owned()));
+        }
+        let shaped =
+            self.invalid_fraction != 0.0 || self.drift || self.customers != DEFAULT_CUSTOMERS;
+        if self.stream != StreamKind::Heartbeat && shaped {
+            problems.push((
+                "stream",
+                "customers, invalid_fraction and drift apply to stream: heartbeat only".to_owned(),
+            ));
+        }
+        problems
+    }
 }
 
 /// The built-in streams.

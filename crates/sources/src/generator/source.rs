@@ -38,7 +38,7 @@ impl GeneratorSource {
             Rate::PerSecond(per_second) => ((1e6 / per_second) as i64).max(1),
         };
         Self {
-            table: Arc::new(table_schema(config.stream)),
+            table: Arc::new(table_schema(config.stream, &config.heartbeat())),
             config,
             start,
             step_micros,
@@ -102,9 +102,9 @@ impl Source for GeneratorSource {
             self.schema_sent = true;
         }
         events.push(Event::Begin(TxBegin { commit_time: None }));
-        let (stream, seed) = (self.config.stream, self.config.seed);
+        let (stream, model) = (self.config.stream, self.config.heartbeat());
         for index in self.next_index..self.next_index + n {
-            let row = event_row(stream, seed, index, self.start, self.step_micros);
+            let row = event_row(stream, &model, index, self.start, self.step_micros);
             events.push(Event::Change(Change::insert(self.table.clone(), row)));
         }
         self.next_index += n;
@@ -131,6 +131,7 @@ fn now() -> Timestamp {
 mod tests {
     use super::*;
     use crate::generator::StreamKind;
+    use watershed_events::Value;
 
     fn config(count: u64) -> GeneratorConfig {
         GeneratorConfig {
@@ -139,7 +140,35 @@ mod tests {
             count: Some(count),
             rate: Rate::Unbounded,
             start_time: StartTime::default(),
+            customers: 10_000,
+            invalid_fraction: 0.0,
+            drift: false,
         }
+    }
+
+    #[tokio::test]
+    async fn invalid_readings_come_out_with_nullable_columns_when_asked_for() {
+        let mut shaped = config(2_000);
+        shaped.invalid_fraction = 0.2;
+        shaped.drift = true;
+        let mut source = GeneratorSource::new(shaped);
+        source.open(None).await.unwrap();
+        let events = drain(&mut source).await;
+        let changes: Vec<&Change> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Change(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let schema = &changes[0].table;
+        assert!(schema.columns[3].nullable && schema.columns[1].nullable);
+        let missing = changes
+            .iter()
+            .filter(|c| c.after.as_ref().is_some_and(|r| r.contains(&Value::Null)))
+            .count();
+        // A third of the invalid fifth miss a field.
+        assert!((50..250).contains(&missing), "{missing}");
     }
 
     async fn drain(source: &mut GeneratorSource) -> Vec<Event> {

@@ -11,17 +11,19 @@ use watershed_events::{
 use super::config::StreamKind;
 use super::heartbeat::{DEFAULT_CUSTOMERS, HeartbeatModel};
 
-/// The table a stream writes.
-pub fn table_schema(stream: StreamKind) -> TableSchema {
+/// The table a stream writes. Heartbeat readings may lack a customer or a
+/// rate when the model makes invalid ones, so those columns take NULL then.
+pub fn table_schema(stream: StreamKind, model: &HeartbeatModel) -> TableSchema {
     let int64 = |name| Column::new(name, LogicalType::Int64, false);
     let ts = |name| Column::new(name, LogicalType::Timestamp { fsp: 6 }, false);
+    let gaps = model.invalid_fraction > 0.0;
     let (columns, key) = match stream {
         StreamKind::Heartbeat => (
             vec![
                 int64("event_id"),
-                int64("customer_id"),
+                Column::new("customer_id", LogicalType::Int64, gaps),
                 ts("ts"),
-                Column::new("heart_rate", LogicalType::Int16, false),
+                Column::new("heart_rate", LogicalType::Int16, gaps),
             ],
             "event_id",
         ),
@@ -67,26 +69,28 @@ fn labels(names: &[&str]) -> Vec<String> {
 }
 
 /// Row `index` of `stream`; `step_micros` is the simulated time between
-/// consecutive events.
+/// consecutive events. `model` (with the stream's seed) shapes heartbeat
+/// readings.
 pub fn event_row(
     stream: StreamKind,
-    seed: u64,
+    model: &HeartbeatModel,
     index: u64,
     start: Timestamp,
     step_micros: i64,
 ) -> Row {
-    let mut random = EventRandom::new(seed, index);
+    let mut random = EventRandom::new(model.seed, index);
     let id = Value::Int(index as i64 + 1);
     let ts = Timestamp::from_micros(start.micros + index as i64 * step_micros);
     let at = Value::Timestamp(ts);
     match stream {
         StreamKind::Heartbeat => {
-            let reading = HeartbeatModel::new(seed).reading(index, ts);
+            let reading = model.reading(index, ts);
+            let int = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
             vec![
                 id,
-                Value::Int(reading.customer_id.unwrap_or_default()),
-                at,
-                Value::Int(reading.heart_rate.unwrap_or_default()),
+                int(reading.customer_id),
+                Value::Timestamp(reading.ts),
+                int(reading.heart_rate),
             ]
         }
         StreamKind::Orders => {
@@ -152,9 +156,27 @@ mod tests {
 
     #[test]
     fn rows_depend_only_on_seed_and_index() {
-        let a = event_row(StreamKind::Heartbeat, 7, 1234, start(), 1000);
-        let b = event_row(StreamKind::Heartbeat, 7, 1234, start(), 1000);
-        let other_seed = event_row(StreamKind::Heartbeat, 8, 1234, start(), 1000);
+        let a = event_row(
+            StreamKind::Heartbeat,
+            &HeartbeatModel::new(7),
+            1234,
+            start(),
+            1000,
+        );
+        let b = event_row(
+            StreamKind::Heartbeat,
+            &HeartbeatModel::new(7),
+            1234,
+            start(),
+            1000,
+        );
+        let other_seed = event_row(
+            StreamKind::Heartbeat,
+            &HeartbeatModel::new(8),
+            1234,
+            start(),
+            1000,
+        );
         assert_eq!(a, b);
         assert_ne!(a, other_seed);
         assert_eq!(a[0], Value::Int(1235));
@@ -163,9 +185,9 @@ mod tests {
     #[test]
     fn rows_match_their_schema() {
         for stream in [StreamKind::Heartbeat, StreamKind::Orders] {
-            let schema = table_schema(stream);
+            let schema = table_schema(stream, &HeartbeatModel::new(1));
             for index in 0..1000 {
-                let row = event_row(stream, 1, index, start(), 1000);
+                let row = event_row(stream, &HeartbeatModel::new(1), index, start(), 1000);
                 assert_eq!(row.len(), schema.columns.len());
             }
         }
@@ -177,7 +199,13 @@ mod tests {
             let mut random = EventRandom::new(4, index);
             let customer = random.below(DEFAULT_CUSTOMERS);
             let heart_rate = 55 + splitmix64(4 ^ customer) % 30 + random.below(40);
-            let row = event_row(StreamKind::Heartbeat, 4, index, start(), 1000);
+            let row = event_row(
+                StreamKind::Heartbeat,
+                &HeartbeatModel::new(4),
+                index,
+                start(),
+                1000,
+            );
             assert_eq!(row[1], Value::Int(customer as i64 + 1));
             assert_eq!(row[3], Value::Int(heart_rate as i64));
         }
@@ -186,7 +214,13 @@ mod tests {
     #[test]
     fn heart_rates_are_plausible() {
         for index in 0..10_000 {
-            let row = event_row(StreamKind::Heartbeat, 3, index, start(), 1000);
+            let row = event_row(
+                StreamKind::Heartbeat,
+                &HeartbeatModel::new(3),
+                index,
+                start(),
+                1000,
+            );
             let Value::Int(rate) = row[3] else {
                 panic!("heart_rate is not an int")
             };

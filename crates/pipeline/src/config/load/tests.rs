@@ -67,7 +67,7 @@ fn unknown_keys_name_the_key_and_its_line() {
     let text = HB.replace("seed: 7", "sed: 7");
     assert_eq!(
         error(&text),
-        "line 2: source.sed: unknown field `sed`, expected one of `stream`, `seed`, `count`, `rate`, `start_time`"
+        "line 2: source.sed: unknown field `sed`, expected one of `stream`, `seed`, `count`, `rate`, `start_time`, `customers`, `invalid_fraction`, `drift`"
     );
     let top = error(&format!("{HB}sinks: {{}}\n"));
     assert!(
@@ -323,6 +323,36 @@ sink:   { kind: postgres, url: \"postgres://dwh:pw@127.0.0.1:5432/dwh\", schema:
     assert!(
         typo.contains("source.snapshot: unknown variant `always`"),
         "{typo}"
+    );
+}
+
+#[test]
+fn heartbeat_keys_are_checked_and_reach_the_model() {
+    let text = HB.replace(
+        "seed: 7,",
+        "seed: 7, customers: 50, invalid_fraction: 0.1, drift: true,",
+    );
+    let config = load(&text).unwrap();
+    let SourceConfig::Generator(generator) = &config.source else {
+        panic!("not a generator")
+    };
+    let model = generator.heartbeat();
+    assert_eq!(
+        (model.customers, model.invalid_fraction, model.drift),
+        (50, 0.1, true)
+    );
+    let bad = error(&HB.replace("seed: 7,", "seed: 7, invalid_fraction: 1.5,"));
+    assert!(
+        bad.contains("source.invalid_fraction: must be between 0 and 1"),
+        "{bad}"
+    );
+    let orders = error(
+        &HB.replace("stream: heartbeat", "stream: orders")
+            .replace("seed: 7,", "seed: 7, drift: true,"),
+    );
+    assert!(
+        orders.contains("apply to stream: heartbeat only"),
+        "{orders}"
     );
 }
 
