@@ -260,10 +260,8 @@ async fn read_source<S: Source>(
             if events.is_empty() {
                 continue;
             }
-            count_rows(&events, &options.metrics, "in");
-            options
-                .progress
-                .read(events.iter().map(|e| e.row_count() as u64).sum());
+            let rows = count_rows(&events, &options.metrics, "in");
+            options.progress.read(rows);
             tokio::select! {
                 biased;
                 _ = stopped.wait() => return Ok(()),
