@@ -22,34 +22,20 @@
 use watershed_events::{LogicalType, TableName};
 
 use crate::ddl::Dialect;
-use crate::dialect::postgres::quote_ident;
+use crate::dialect::postgres::{column_type, quote_ident};
 
 use super::literal;
 
 /// The PostgreSQL type; `enum_type` names the type of an enum column.
+/// Where DDL written from a schema file spells a type differently from
+/// what the sinks create (fixed-width char, unbounded varchar, time of
+/// day, enum types, unclamped fractional seconds), it is spelled here;
+/// everything else is the sinks' mapping.
 pub fn postgres_type(logical: &LogicalType, enum_type: Option<&TableName>) -> String {
     use LogicalType::*;
     match logical {
-        Bool => "boolean".into(),
-        Int8 | UInt8 | Int16 | Year => "smallint".into(),
-        UInt16 | Int24 | UInt24 | Int32 => "integer".into(),
-        UInt32 | Int64 => "bigint".into(),
-        UInt64 => "numeric(20,0)".into(),
-        Float32 => "real".into(),
-        Float64 => "double precision".into(),
-        Decimal {
-            precision: Some(p),
-            scale,
-        } => format!("numeric({p},{})", scale.unwrap_or(0)),
-        Decimal { .. } => "numeric".into(),
         Char { length, .. } => format!("character({})", length.unwrap_or(1)),
-        Varchar {
-            length: Some(n), ..
-        } => format!("character varying({n})"),
-        Varchar { .. } => "character varying".into(),
-        Text { .. } => "text".into(),
-        Binary { .. } | Varbinary { .. } | Blob => "bytea".into(),
-        Date => "date".into(),
+        Varchar { length: None, .. } => "character varying".into(),
         Time { fsp } => format!("time({fsp}) without time zone"),
         DateTime { fsp } => format!("timestamp({fsp}) without time zone"),
         Timestamp { fsp } => format!("timestamp({fsp}) with time zone"),
@@ -57,11 +43,8 @@ pub fn postgres_type(logical: &LogicalType, enum_type: Option<&TableName>) -> St
             Some(name) => qualified(name),
             None => "text".into(),
         },
-        Set { .. } => "text[]".into(),
-        Bit { width } => format!("bit varying({width})"),
-        Json => "jsonb".into(),
-        Uuid => "uuid".into(),
         Array { element } => format!("{}[]", postgres_type(element, enum_type)),
+        other => column_type(other),
     }
 }
 
