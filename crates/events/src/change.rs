@@ -119,6 +119,8 @@ pub struct SchemaChange {
     pub renamed_columns: Vec<ColumnRename>,
     /// The table was dropped (or renamed away): `table` is its last shape.
     pub dropped: bool,
+    /// The statement that made the change, where the source logs one.
+    pub ddl: Option<String>,
 }
 
 impl SchemaChange {
@@ -127,6 +129,7 @@ impl SchemaChange {
             table,
             renamed_columns: Vec::new(),
             dropped: false,
+            ddl: None,
         }
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use watershed_events::{Check, Event, Position, TableAction, TableName};
 use watershed_sinks::jsonl::JsonlSink;
+use watershed_sinks::kafka::KafkaSink;
 use watershed_sinks::postgres::PostgresSink;
 use watershed_sinks::sqlite::SqliteSink;
 use watershed_sinks::{Sink, SinkError};
@@ -23,6 +24,7 @@ pub enum AnySink {
     Sqlite(SqliteSink),
     Jsonl(JsonlSink),
     Postgres(PostgresSink),
+    Kafka(KafkaSink),
 }
 
 pub fn build_source(config: &PipelineConfig) -> AnySource {
@@ -47,6 +49,7 @@ pub fn build_sink(config: &PipelineConfig) -> AnySink {
             }
             AnySink::Postgres(sink)
         }
+        SinkConfig::Kafka(kafka) => AnySink::Kafka(KafkaSink::new(kafka.clone(), &config.name)),
     }
 }
 
@@ -83,6 +86,7 @@ pub async fn check(config: &PipelineConfig) -> Vec<Check> {
         SinkConfig::Postgres(postgres) => {
             watershed_sinks::postgres::check(postgres, &config.name).await
         }
+        SinkConfig::Kafka(kafka) => watershed_sinks::kafka::check(kafka, &config.name).await,
     });
     if let (SourceConfig::Mysql(mysql), SinkConfig::Postgres(postgres)) =
         (&config.source, &config.sink)
@@ -184,6 +188,7 @@ impl Sink for AnySink {
             AnySink::Sqlite(sink) => sink.open().await,
             AnySink::Jsonl(sink) => sink.open().await,
             AnySink::Postgres(sink) => sink.open().await,
+            AnySink::Kafka(sink) => sink.open().await,
         }
     }
 
@@ -192,6 +197,7 @@ impl Sink for AnySink {
             AnySink::Sqlite(sink) => sink.write(events).await,
             AnySink::Jsonl(sink) => sink.write(events).await,
             AnySink::Postgres(sink) => sink.write(events).await,
+            AnySink::Kafka(sink) => sink.write(events).await,
         }
     }
 
@@ -200,6 +206,7 @@ impl Sink for AnySink {
             AnySink::Sqlite(sink) => sink.flush(position).await,
             AnySink::Jsonl(sink) => sink.flush(position).await,
             AnySink::Postgres(sink) => sink.flush(position).await,
+            AnySink::Kafka(sink) => sink.flush(position).await,
         }
     }
 }

@@ -46,6 +46,9 @@ pub enum SinkError {
     },
     #[error("{0}")]
     Refused(String),
+    /// The Kafka client failed; names the operation and the brokers.
+    #[error(transparent)]
+    Kafka(Box<crate::kafka::KafkaSinkError>),
     /// The source table's shape changed and its `schema_changes` policy
     /// forbids changing the target.
     #[error(
@@ -78,6 +81,7 @@ impl SinkError {
                 RetryHint::Retryable
             }
             SinkError::Postgres { source, .. } => source.retry_hint(),
+            SinkError::Kafka(error) => error.retry_hint(),
             SinkError::Table { source, .. } => source.retry_hint(),
             _ => RetryHint::Fatal,
         }

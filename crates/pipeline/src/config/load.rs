@@ -19,7 +19,7 @@ const TOP_LEVEL_KEYS: [&str; 8] = [
     "name", "source", "sink", "defaults", "schemas", "tables", "retry", "buffer",
 ];
 const SOURCE_KINDS: &str = "generator, mysql";
-const SINK_KINDS: &str = "sqlite, jsonl, postgres";
+const SINK_KINDS: &str = "sqlite, jsonl, postgres, kafka";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,6 +156,13 @@ fn parse_sink(value: Value) -> Result<SinkConfig, Problem> {
         "sqlite" => deserialize(rest, &["sink"]).map(SinkConfig::Sqlite),
         "jsonl" => deserialize(rest, &["sink"]).map(SinkConfig::Jsonl),
         "postgres" => deserialize(rest, &["sink"]).map(SinkConfig::Postgres),
+        "kafka" => {
+            let kafka: watershed_sinks::kafka::KafkaSinkConfig = deserialize(rest, &["sink"])?;
+            kafka
+                .validate()
+                .map_err(|message| (vec!["sink".to_owned()], message))?;
+            Ok(SinkConfig::Kafka(kafka))
+        }
         other => Err((
             vec!["sink".into(), "kind".into()],
             format!("unknown sink kind `{other}`, expected one of: {SINK_KINDS}"),
@@ -168,7 +175,7 @@ fn resolve_paths(config: &mut PipelineConfig, base: &Path) {
         SinkConfig::Sqlite(sqlite) => &mut sqlite.path,
         SinkConfig::Jsonl(jsonl) if jsonl.is_stdout() => return,
         SinkConfig::Jsonl(jsonl) => &mut jsonl.path,
-        SinkConfig::Postgres(_) => return,
+        SinkConfig::Postgres(_) | SinkConfig::Kafka(_) => return,
     };
     if path.is_relative() {
         let within = path

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use watershed_events::TableName;
 use watershed_sinks::jsonl::JsonlConfig;
+use watershed_sinks::kafka::KafkaSinkConfig;
 use watershed_sinks::postgres::PostgresConfig;
 use watershed_sinks::sqlite::SqliteConfig;
 use watershed_sources::generator::GeneratorConfig;
@@ -43,6 +44,7 @@ pub enum SinkConfig {
     Sqlite(SqliteConfig),
     Jsonl(JsonlConfig),
     Postgres(PostgresConfig),
+    Kafka(KafkaSinkConfig),
 }
 
 /// Settings that can differ per table; unset keys fall through to the

@@ -5,7 +5,7 @@
 //! Debezium's MySQL connector read these unchanged.
 
 use serde_json::{Map, Value as Json, json};
-use watershed_events::{Change, ChangeOp, TableSchema, Value};
+use watershed_events::{Change, ChangeOp, TableName, TableSchema, Value};
 
 use super::connect::{Encoding, Phase, field_schema, field_value};
 
@@ -156,22 +156,19 @@ impl Writer<'_> {
             return None;
         }
         let encoding = &self.options.encoding;
-        let mut fields = Vec::new();
         let mut payload = Map::new();
         for i in columns {
             let column = &self.table.columns[i];
-            fields.push(field_schema(column, encoding));
             let value = row.get(i).unwrap_or(&Value::Null);
             let json = field_value(value, &column.logical_type, encoding, self.phase());
             payload.insert(column.name.clone(), json);
         }
-        let schema = json!({
-            "type": "struct",
-            "fields": fields,
-            "optional": false,
-            "name": format!("{}.Key", self.topic),
-        });
-        Some(self.wrap(schema, Json::Object(payload)))
+        let payload = Json::Object(payload);
+        if self.options.schemas {
+            Some(self.wrap(key_schema(self.table, self.options), payload))
+        } else {
+            Some(payload)
+        }
     }
 
     fn tombstone(&self, key: Option<Json>) -> Record {
@@ -201,10 +198,15 @@ impl Writer<'_> {
             "ts_us": micros,
             "ts_ns": i128::from(micros) * 1000,
         });
+        let value = if self.options.schemas {
+            self.wrap(envelope_schema(self.table, self.options), payload)
+        } else {
+            payload
+        };
         Record {
             topic: self.topic.clone(),
             key,
-            value: Some(self.wrap(self.envelope_schema(), payload)),
+            value: Some(value),
         }
     }
 
@@ -224,64 +226,59 @@ impl Writer<'_> {
     }
 
     fn source_block(&self) -> Json {
-        let source = self.source;
-        let ts_ms = source.ts_ms;
-        json!({
-            "version": DEBEZIUM_VERSION,
-            "connector": "mysql",
-            "name": self.options.topic_prefix,
-            "ts_ms": ts_ms,
-            "snapshot": source.snapshot.as_str(),
-            "db": self.table.name.schema.clone().unwrap_or_default(),
-            "sequence": null,
-            "ts_us": ts_ms * 1000,
-            "ts_ns": i128::from(ts_ms) * 1_000_000,
-            "table": self.table.name.name,
-            // Debezium reports no server id for snapshot reads.
-            "server_id": if source.snapshot == SnapshotMarker::No { source.server_id } else { 0 },
-            "gtid": source.gtid,
-            "file": source.file,
-            "pos": source.pos,
-            "row": source.row,
-            "thread": null,
-            "query": null,
-        })
+        source_block(self.source, self.options, &self.table.name)
     }
+}
 
-    fn envelope_schema(&self) -> Json {
-        let encoding = &self.options.encoding;
-        let columns: Vec<Json> = self
-            .table
-            .columns
-            .iter()
-            .map(|c| field_schema(c, encoding))
-            .collect();
-        let image = |field: &str| {
-            json!({
-                "type": "struct",
-                "fields": columns,
-                "optional": true,
-                "name": format!("{}.Value", self.topic),
-                "field": field,
-            })
-        };
+/// The JsonConverter schema of `table`'s record values.
+pub(crate) fn envelope_schema(table: &TableSchema, options: &EnvelopeOptions) -> Json {
+    let topic = topic(table, options);
+    let encoding = &options.encoding;
+    let columns: Vec<Json> = table
+        .columns
+        .iter()
+        .map(|c| field_schema(c, encoding))
+        .collect();
+    let image = |field: &str| {
         json!({
             "type": "struct",
-            "fields": [
-                image("before"),
-                image("after"),
-                source_schema(),
-                transaction_schema(),
-                { "type": "string", "optional": false, "field": "op" },
-                { "type": "int64", "optional": true, "field": "ts_ms" },
-                { "type": "int64", "optional": true, "field": "ts_us" },
-                { "type": "int64", "optional": true, "field": "ts_ns" },
-            ],
-            "optional": false,
-            "name": format!("{}.Envelope", self.topic),
-            "version": 2,
+            "fields": columns,
+            "optional": true,
+            "name": format!("{}.Value", topic),
+            "field": field,
         })
-    }
+    };
+    json!({
+        "type": "struct",
+        "fields": [
+            image("before"),
+            image("after"),
+            source_schema(),
+            transaction_schema(),
+            { "type": "string", "optional": false, "field": "op" },
+            { "type": "int64", "optional": true, "field": "ts_ms" },
+            { "type": "int64", "optional": true, "field": "ts_us" },
+            { "type": "int64", "optional": true, "field": "ts_ns" },
+        ],
+        "optional": false,
+        "name": format!("{}.Envelope", topic),
+        "version": 2,
+    })
+}
+
+/// The JsonConverter schema of `table`'s record keys (its primary key).
+pub(crate) fn key_schema(table: &TableSchema, options: &EnvelopeOptions) -> Json {
+    let fields: Vec<Json> = table
+        .primary_key_indices()
+        .into_iter()
+        .map(|i| field_schema(&table.columns[i], &options.encoding))
+        .collect();
+    json!({
+        "type": "struct",
+        "fields": fields,
+        "optional": false,
+        "name": format!("{}.Key", topic(table, options)),
+    })
 }
 
 fn field(kind: &str, optional: bool, name: &str) -> Json {
@@ -289,7 +286,7 @@ fn field(kind: &str, optional: bool, name: &str) -> Json {
 }
 
 /// The schema of the `source` block of Debezium's MySQL connector.
-fn source_schema() -> Json {
+pub(crate) fn source_schema() -> Json {
     let snapshot = json!({
         "type": "string",
         "optional": true,
@@ -341,5 +338,34 @@ fn transaction_schema() -> Json {
         "name": "event.block",
         "version": 1,
         "field": "transaction",
+    })
+}
+
+/// The `source` block of a record about `table`.
+pub(crate) fn source_block(
+    source: &SourceInfo,
+    options: &EnvelopeOptions,
+    table: &TableName,
+) -> Json {
+    let ts_ms = source.ts_ms;
+    json!({
+        "version": DEBEZIUM_VERSION,
+        "connector": "mysql",
+        "name": options.topic_prefix,
+        "ts_ms": ts_ms,
+        "snapshot": source.snapshot.as_str(),
+        "db": table.schema.clone().unwrap_or_default(),
+        "sequence": null,
+        "ts_us": ts_ms * 1000,
+        "ts_ns": i128::from(ts_ms) * 1_000_000,
+        "table": table.name,
+        // Debezium reports no server id for snapshot reads.
+        "server_id": if source.snapshot == SnapshotMarker::No { source.server_id } else { 0 },
+        "gtid": source.gtid,
+        "file": source.file,
+        "pos": source.pos,
+        "row": source.row,
+        "thread": null,
+        "query": null,
     })
 }

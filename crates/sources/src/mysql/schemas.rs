@@ -92,7 +92,7 @@ impl Schemas {
 
     /// Pushes a Schema event unless this very schema was announced last.
     pub(crate) fn announce(&mut self, schema: &Arc<TableSchema>, out: &mut Vec<Event>) {
-        self.announce_renamed(schema, Vec::new(), out);
+        self.announce_renamed(schema, Vec::new(), None, out);
     }
 
     /// As [`Self::announce`], saying which columns DDL renamed.
@@ -100,6 +100,7 @@ impl Schemas {
         &mut self,
         schema: &Arc<TableSchema>,
         renamed_columns: Vec<ColumnRename>,
+        ddl: Option<&str>,
         out: &mut Vec<Event>,
     ) {
         let current = self.announced.get(&schema.name);
@@ -109,6 +110,7 @@ impl Schemas {
         self.announced.insert(schema.name.clone(), schema.clone());
         out.push(Event::Schema(SchemaChange {
             renamed_columns,
+            ddl: ddl.map(str::to_owned),
             ..SchemaChange::new(schema.clone())
         }));
     }

@@ -107,7 +107,7 @@ fn kinds_are_checked() {
     let unknown = error(&HB.replace("kind: sqlite", "kind: oracle"));
     assert_eq!(
         unknown,
-        "line 3: sink.kind: unknown sink kind `oracle`, expected one of: sqlite, jsonl, postgres"
+        "line 3: sink.kind: unknown sink kind `oracle`, expected one of: sqlite, jsonl, postgres, kafka"
     );
     let missing = error(&HB.replace("kind: generator, ", ""));
     assert!(

@@ -64,7 +64,9 @@ impl StreamState {
                 gone,
                 renamed_columns,
             } => {
-                self.on_ddl(&changed, &gone, renamed_columns, out).await?;
+                let ddl = query.query().into_owned();
+                self.on_ddl(&changed, &gone, renamed_columns, &ddl, out)
+                    .await?;
                 self.end_statement(log_pos, header.timestamp(), out);
             }
             Statement::Unreadable { mentions } => {
@@ -96,6 +98,7 @@ impl StreamState {
         changed: &[TableName],
         gone: &[TableName],
         renamed_columns: Vec<ColumnRename>,
+        ddl: &str,
         out: &mut Vec<Event>,
     ) -> Result<(), MysqlError> {
         let captured = |t: &TableName| {
@@ -113,7 +116,10 @@ impl StreamState {
             self.controls.forget(table);
             tracing::info!(table = %table, "captured table dropped or renamed away");
             self.begin(out);
-            out.push(Event::Schema(SchemaChange::dropped(last)));
+            out.push(Event::Schema(SchemaChange {
+                ddl: Some(ddl.to_owned()),
+                ..SchemaChange::dropped(last)
+            }));
         }
         for table in &changed {
             self.controls.reshaped(table);
@@ -126,7 +132,7 @@ impl StreamState {
             tracing::info!(table = %table, version = schema.version, "table schema changed");
             self.begin(out);
             self.schemas
-                .announce_renamed(&schema, renamed_columns.clone(), out);
+                .announce_renamed(&schema, renamed_columns.clone(), Some(ddl), out);
             // Renamed into the filter: its rows are copied while streaming.
             if renamed && !schema.primary_key.is_empty() {
                 tracing::info!(table = %table, "table renamed into the filter: copying its rows");
