@@ -68,7 +68,14 @@ fn read_committed(brokers: &str, topic: &str) -> Vec<(Option<Json>, Option<Json>
         .set("auto.offset.reset", "earliest")
         .create()
         .unwrap();
+    let partitions = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .unwrap()
+        .topics()[0]
+        .partitions()
+        .len();
     consumer.subscribe(&[topic]).unwrap();
+    let mut ended = std::collections::HashSet::new();
     let mut out = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
@@ -77,7 +84,12 @@ fn read_committed(brokers: &str, topic: &str) -> Vec<(Option<Json>, Option<Json>
                 let parse = |b: Option<&[u8]>| b.map(|b| serde_json::from_slice(b).unwrap());
                 out.push((parse(m.key()), parse(m.payload())));
             }
-            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => return out,
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(partition))) => {
+                ended.insert(partition);
+                if ended.len() == partitions {
+                    return out;
+                }
+            }
             _ => {}
         }
     }
@@ -190,4 +202,113 @@ async fn unreachable_brokers_are_named_in_the_error() {
     let error = sink.open().await.unwrap_err().to_string();
     assert!(error.contains("127.0.0.1:1"), "{error}");
     assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+/// A broker with transactions, for the exactly-once test: tansu 0.6 (the
+/// testkit's broker) has no EndTxn, and the mock broker does not hide
+/// aborted records from `read_committed` consumers. Set
+/// `WATERSHED_TEST_KAFKA=host:port` to a real Kafka to run it.
+fn transactional_broker() -> Option<String> {
+    let brokers = std::env::var("WATERSHED_TEST_KAFKA").ok();
+    if brokers.is_none() {
+        eprintln!("skipped: set WATERSHED_TEST_KAFKA=host:port (a Kafka with transactions)");
+    }
+    brokers
+}
+
+/// A batch written but never flushed — the process died — stays invisible
+/// to `read_committed` consumers once the next process fences it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unflushed_batch_is_never_seen_by_read_committed_consumers() {
+    let Some(brokers) = transactional_broker() else {
+        return;
+    };
+    let prefix = watershed_testkit::unique_name("eos");
+    let mut config = KafkaSinkConfig::new(&brokers, &prefix);
+    config.partitions = 3;
+    let table = table();
+
+    let mut sink = KafkaSink::new(config.clone(), &prefix);
+    assert_eq!(sink.open().await.unwrap(), None);
+    sink.write(&transaction(
+        vec![Change::insert(table.clone(), row(1, "a"))],
+        100,
+    ))
+    .await
+    .unwrap();
+    sink.flush(&position(100)).await.unwrap();
+    sink.write(&transaction(
+        vec![Change::insert(table.clone(), row(2, "lost"))],
+        200,
+    ))
+    .await
+    .unwrap();
+    // Dies before flushing; its successor fences it.
+    std::mem::forget(sink);
+
+    let mut next = KafkaSink::new(config, &prefix);
+    assert_eq!(next.open().await.unwrap(), Some(position(100)));
+    next.write(&transaction(
+        vec![Change::insert(table.clone(), row(3, "c"))],
+        300,
+    ))
+    .await
+    .unwrap();
+    next.flush(&position(300)).await.unwrap();
+
+    let topic = format!("{prefix}.shop.orders");
+    let mut ids: Vec<i64> = read_committed(&brokers, &topic)
+        .iter()
+        .filter_map(|(_, v)| v.as_ref()?["payload"]["after"]["id"].as_i64())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 3]);
+}
+
+/// Against a real broker without transactions (tansu): topics are created
+/// with the configured partitions, the position follows the delivered
+/// records, and a restart resumes from it.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_transactions_the_position_follows_delivered_records() {
+    let broker = watershed_testkit::Kafka::shared();
+    let brokers = broker.brokers();
+    let prefix = watershed_testkit::unique_name("alo");
+    let mut config = KafkaSinkConfig::new(&brokers, &prefix);
+    config.partitions = 3;
+    config.exactly_once = false;
+    let table = table();
+
+    let mut sink = KafkaSink::new(config.clone(), &prefix);
+    assert_eq!(sink.open().await.unwrap(), None);
+    for id in 1..=4 {
+        let offset = 100 * id as u64;
+        sink.write(&transaction(
+            vec![Change::insert(table.clone(), row(id, "x"))],
+            offset,
+        ))
+        .await
+        .unwrap();
+        sink.flush(&position(offset)).await.unwrap();
+    }
+    drop(sink);
+    let mut next = KafkaSink::new(config, &prefix);
+    assert_eq!(next.open().await.unwrap(), Some(position(400)));
+
+    let topic = format!("{prefix}.shop.orders");
+    let metadata = {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .create()
+            .unwrap();
+        consumer
+            .fetch_metadata(Some(&topic), Duration::from_secs(10))
+            .unwrap()
+    };
+    assert_eq!(metadata.topics()[0].partitions().len(), 3);
+    let mut ids: Vec<i64> = read_committed(&brokers, &topic)
+        .iter()
+        .filter_map(|(_, v)| v.as_ref()?["payload"]["after"]["id"].as_i64())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 2, 3, 4]);
 }

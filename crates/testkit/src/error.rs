@@ -16,6 +16,13 @@ pub enum TestkitError {
         looked_in: String,
         package: &'static str,
     },
+    /// A binary that is not a Debian package is not installed.
+    #[error("{binary} not found (looked in {looked_in}): {install}")]
+    ToolNotFound {
+        binary: &'static str,
+        looked_in: String,
+        install: &'static str,
+    },
     /// A system user the server must run as (PostgreSQL refuses root) is missing.
     #[error("system user {user} not found in /etc/passwd: {hint}")]
     UserNotFound { user: String, hint: &'static str },

@@ -1,5 +1,6 @@
 //! Dev-only test support: throwaway MariaDB and PostgreSQL servers started
-//! from the machine's own binaries on free ports in temporary directories,
+//! from the machine's own binaries, and a Kafka-protocol broker (tansu), on
+//! free ports in temporary directories,
 //! plus [`unique_name`] for per-test databases and slots.
 //!
 //! Servers stop and remove their directory when dropped; a watchdog process
@@ -7,6 +8,7 @@
 //! live in statics) once the test process is gone.
 
 mod error;
+mod kafka;
 mod mariadb;
 mod postgres;
 mod process;
@@ -16,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use error::TestkitError;
+pub use kafka::Kafka;
 pub use mariadb::MariaDb;
 pub use postgres::Postgres;
 

@@ -50,6 +50,13 @@ pub struct KafkaSinkConfig {
     /// `_watershed_checkpoints.<pipeline>`.
     #[serde(default)]
     pub checkpoint_topic: Option<String>,
+    /// Records and position in one Kafka transaction (the default), for
+    /// `read_committed` consumers. `false` for brokers without
+    /// transactions: the position is written once the records before it
+    /// are delivered, so a crash may repeat records (at least once), never
+    /// lose them.
+    #[serde(default = "yes")]
+    pub exactly_once: bool,
     /// `compression.type`.
     #[serde(default)]
     pub compression: Compression,
@@ -144,6 +151,7 @@ impl KafkaSinkConfig {
             replication: 1,
             schema_topic: None,
             checkpoint_topic: None,
+            exactly_once: true,
             compression: Compression::default(),
             linger_ms: default_linger_ms(),
             batch_bytes: default_batch_bytes(),
@@ -221,8 +229,12 @@ impl KafkaSinkConfig {
     /// pipeline's: a restarted process fences its predecessor.
     pub(crate) fn producer_settings(&self, pipeline: &str) -> BTreeMap<String, String> {
         let mut settings = self.common_settings();
+        if self.exactly_once {
+            settings
+                .entry("transactional.id".into())
+                .or_insert(format!("watershed-{pipeline}"));
+        }
         for (key, value) in [
-            ("transactional.id", format!("watershed-{pipeline}")),
             ("enable.idempotence", "true".into()),
             ("acks", "all".into()),
             ("compression.type", self.compression.as_str().into()),

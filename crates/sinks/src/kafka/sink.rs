@@ -8,16 +8,18 @@
 //! predecessor that is still alive and aborts what it left open.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::ClientContext;
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
 use watershed_events::{Event, Position, RetryHint, SchemaChange};
 
@@ -27,7 +29,32 @@ use super::history;
 use super::record::Encoder;
 use crate::sink::{Sink, SinkError};
 
-type Producer_ = ThreadedProducer<DefaultProducerContext>;
+type Producer_ = ThreadedProducer<Deliveries>;
+
+/// Counts records the brokers refused after they were queued. In a
+/// transaction such a failure also fails the commit; without transactions
+/// it is how `flush` learns that a record was lost.
+#[derive(Default)]
+struct Deliveries {
+    failed: AtomicU64,
+    last_error: Mutex<Option<KafkaError>>,
+}
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((error, message)) = result {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(topic = message.topic(), partition = message.partition(), %error, "record not delivered");
+            if let Ok(mut last) = self.last_error.lock() {
+                *last = Some(error.clone());
+            }
+        }
+    }
+}
 
 /// How long a transaction may take to commit before the batch is retried.
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -193,7 +220,7 @@ impl KafkaSink {
     }
 
     fn begin(&mut self) -> Result<(), SinkError> {
-        if !self.in_transaction {
+        if self.config.exactly_once && !self.in_transaction {
             self.producer()?
                 .begin_transaction()
                 .map_err(self.error("begin a transaction"))?;
@@ -229,6 +256,29 @@ impl KafkaSink {
                 }
             }
         }
+    }
+
+    /// Waits until every queued record is delivered; fails when one was
+    /// refused since the last call.
+    async fn delivered(&mut self) -> Result<(), SinkError> {
+        let producer = self.producer()?;
+        let flushing = producer.clone();
+        tokio::task::spawn_blocking(move || flushing.flush(COMMIT_TIMEOUT))
+            .await
+            .map_err(|e| SinkError::Refused(format!("kafka flush task failed: {e}")))?
+            .map_err(self.error("deliver the batch"))?;
+        let context = producer.context();
+        if context.failed.swap(0, Ordering::Relaxed) > 0 {
+            let error = context
+                .last_error
+                .lock()
+                .ok()
+                .and_then(|mut e| e.take())
+                .unwrap_or(KafkaError::Flush(RDKafkaErrorCode::Fail));
+            self.producer = None;
+            return Err(self.error("deliver the batch")(error));
+        }
+        Ok(())
     }
 
     fn source_info(&self) -> SourceInfo {
@@ -351,15 +401,23 @@ impl Sink for KafkaSink {
             .collect();
         tracing::debug!(brokers = %self.config.describe(), settings = %shown.join(" "), "kafka producer");
         let producer: Producer_ = self
-            .client_config(self.config.producer_settings(&self.pipeline))
-            .create()
+            .client_config(settings)
+            .create_with_context(Deliveries::default())
             .map_err(self.error("create the producer"))?;
         let producer = Arc::new(producer);
         let init = producer.clone();
-        tokio::task::spawn_blocking(move || init.init_transactions(INIT_TIMEOUT))
-            .await
-            .map_err(|e| SinkError::Refused(format!("kafka init task failed: {e}")))?
-            .map_err(self.error("initialise transactions"))?;
+        let exactly_once = self.config.exactly_once;
+        tokio::task::spawn_blocking(move || {
+            if exactly_once {
+                init.init_transactions(INIT_TIMEOUT)
+            } else {
+                // Without transactions, still reach a broker before going on.
+                init.client().fetch_metadata(None, INIT_TIMEOUT).map(drop)
+            }
+        })
+        .await
+        .map_err(|e| SinkError::Refused(format!("kafka init task failed: {e}")))?
+        .map_err(self.error("connect (initialise the producer)"))?;
         self.producer = Some(producer);
 
         let checkpoint_topic = self.config.checkpoint_topic(&self.pipeline);
@@ -431,12 +489,22 @@ impl Sink for KafkaSink {
         self.begin()?;
         let topic = self.config.checkpoint_topic(&self.pipeline);
         let value = position.to_json();
+        if !self.config.exactly_once {
+            // At least once: the position goes out only after every record
+            // before it was delivered.
+            self.delivered().await?;
+        }
         self.send(
             &topic,
             Some(self.pipeline.as_bytes()),
             Some(value.as_bytes()),
         )
         .await?;
+        if !self.config.exactly_once {
+            self.delivered().await?;
+            self.position = Some(position.clone());
+            return Ok(());
+        }
         let producer = self.producer()?;
         self.in_transaction = false;
         let committed = tokio::task::spawn_blocking(move || {
