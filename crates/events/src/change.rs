@@ -150,6 +150,23 @@ pub struct ColumnRename {
     pub to: String,
 }
 
+/// A record the source read but cannot turn into a change (not JSON, not
+/// the expected envelope, a value its column cannot take, a failed
+/// condition). It travels in its transaction like a change, so that the
+/// sink keeps it (a dead letter table or topic) in the same commit as the
+/// position past it: never applied, never dropped silently.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    /// Where the record came from: a topic, a table.
+    pub origin: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Arc<[u8]>>,
+    pub value: Option<Arc<[u8]>>,
+    /// Why it cannot be applied.
+    pub error: String,
+}
+
 /// One element of a source's ordered stream.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -157,6 +174,7 @@ pub enum Event {
     Change(Change),
     Schema(SchemaChange),
     Commit(TxCommit),
+    DeadLetter(DeadLetter),
 }
 
 impl Event {
@@ -164,6 +182,12 @@ impl Event {
     pub fn approx_bytes(&self) -> usize {
         match self {
             Event::Change(change) => change.approx_bytes(),
+            Event::DeadLetter(letter) => {
+                std::mem::size_of::<Self>()
+                    + letter.key.as_ref().map_or(0, |k| k.len())
+                    + letter.value.as_ref().map_or(0, |v| v.len())
+                    + letter.error.len()
+            }
             Event::Schema(_) | Event::Begin(_) | Event::Commit(_) => std::mem::size_of::<Self>(),
         }
     }

@@ -12,7 +12,9 @@ mod schema;
 mod temporal;
 mod value;
 
-pub use change::{Change, ChangeOp, ColumnRename, Event, SchemaChange, TxBegin, TxCommit};
+pub use change::{
+    Change, ChangeOp, ColumnRename, DeadLetter, Event, SchemaChange, TxBegin, TxCommit,
+};
 pub use check::{Check, CheckStatus};
 pub use control::{TableAction, TableControl};
 pub use error::RetryHint;

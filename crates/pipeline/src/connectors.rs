@@ -10,6 +10,7 @@ use watershed_sinks::postgres::PostgresSink;
 use watershed_sinks::sqlite::SqliteSink;
 use watershed_sinks::{Sink, SinkError};
 use watershed_sources::generator::GeneratorSource;
+use watershed_sources::kafka::KafkaSource;
 use watershed_sources::mysql::MysqlSource;
 use watershed_sources::{ControlError, Source, SourceError};
 
@@ -18,6 +19,7 @@ use crate::config::{PipelineConfig, SchemaChanges, SinkConfig, SourceConfig};
 pub enum AnySource {
     Generator(GeneratorSource),
     Mysql(MysqlSource),
+    Kafka(KafkaSource),
 }
 
 pub enum AnySink {
@@ -33,6 +35,9 @@ pub fn build_source(config: &PipelineConfig) -> AnySource {
             AnySource::Generator(GeneratorSource::new(generator.clone()))
         }
         SourceConfig::Mysql(mysql) => AnySource::Mysql(MysqlSource::new(mysql.clone())),
+        SourceConfig::Kafka(kafka) => {
+            AnySource::Kafka(KafkaSource::new(kafka.clone(), &config.name))
+        }
     }
 }
 
@@ -79,6 +84,7 @@ pub async fn check(config: &PipelineConfig) -> Vec<Check> {
             vec![Check::ok("source", "generator: built in, nothing to reach")]
         }
         SourceConfig::Mysql(mysql) => watershed_sources::mysql::check(mysql).await,
+        SourceConfig::Kafka(kafka) => watershed_sources::kafka::check(kafka).await,
     };
     checks.extend(match &config.sink {
         SinkConfig::Sqlite(sqlite) => SqliteSink::new(sqlite.clone(), &config.name).check(),
@@ -153,6 +159,7 @@ impl Source for AnySource {
         match self {
             AnySource::Generator(source) => source.open(resume).await,
             AnySource::Mysql(source) => source.open(resume).await,
+            AnySource::Kafka(source) => source.open(resume).await,
         }
     }
 
@@ -160,6 +167,7 @@ impl Source for AnySource {
         match self {
             AnySource::Generator(source) => source.next_chunk().await,
             AnySource::Mysql(source) => source.next_chunk().await,
+            AnySource::Kafka(source) => source.next_chunk().await,
         }
     }
 
@@ -167,6 +175,7 @@ impl Source for AnySource {
         match self {
             AnySource::Generator(source) => source.ack(position).await,
             AnySource::Mysql(source) => source.ack(position).await,
+            AnySource::Kafka(source) => source.ack(position).await,
         }
     }
 
@@ -178,6 +187,7 @@ impl Source for AnySource {
         match self {
             AnySource::Generator(source) => source.control(table, action).await,
             AnySource::Mysql(source) => source.control(table, action).await,
+            AnySource::Kafka(source) => source.control(table, action).await,
         }
     }
 }

@@ -20,6 +20,14 @@ pub const LAG: &str = "watershed_lag_seconds";
 pub const SNAPSHOT_ROWS: &str = "watershed_snapshot_rows";
 pub const SNAPSHOT_TABLES_DONE: &str = "watershed_snapshot_tables_done";
 pub const TABLE_STATE: &str = "watershed_table_state";
+pub const DEAD_LETTERS: &str = "watershed_dead_letters";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OriginLabels {
+    pub pipeline: String,
+    /// The topic (or table) the record came from.
+    pub origin: String,
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RowLabels {
@@ -68,6 +76,7 @@ pub struct Metrics {
     snapshot_rows: Family<TableLabels, Counter>,
     snapshot_tables_done: Family<PipelineLabels, Gauge>,
     table_state: Family<TableStateLabels, Gauge>,
+    dead_letters: Family<OriginLabels, Counter>,
     /// Unix milliseconds of the last commit; 0 before the first.
     last_checkpoint_ms: AtomicI64,
 }
@@ -86,6 +95,7 @@ impl Metrics {
         let snapshot_rows = Family::<TableLabels, Counter>::default();
         let snapshot_tables_done = Family::<PipelineLabels, Gauge>::default();
         let table_state = Family::<TableStateLabels, Gauge>::default();
+        let dead_letters = Family::<OriginLabels, Counter>::default();
         registry.register(
             ROWS,
             "Rows read from the source (in) and committed to the sink (out)",
@@ -127,6 +137,11 @@ impl Metrics {
             "1 for each captured table that is not applied live (paused, isolated, resyncing)",
             table_state.clone(),
         );
+        registry.register(
+            DEAD_LETTERS,
+            "Records that could not be applied and were kept as dead letters",
+            dead_letters.clone(),
+        );
         Arc::new(Self {
             pipeline: pipeline.to_owned(),
             registry,
@@ -139,6 +154,7 @@ impl Metrics {
             snapshot_rows,
             snapshot_tables_done,
             table_state,
+            dead_letters,
             last_checkpoint_ms: AtomicI64::new(0),
         })
     }
@@ -151,6 +167,14 @@ impl Metrics {
             direction: direction.to_owned(),
         };
         self.rows.get_or_create(&labels).inc_by(count);
+    }
+
+    pub fn dead_letters(&self, origin: &str, count: u64) {
+        let labels = OriginLabels {
+            pipeline: self.pipeline.clone(),
+            origin: origin.to_owned(),
+        };
+        self.dead_letters.get_or_create(&labels).inc_by(count);
     }
 
     pub fn batch_committed(&self, seconds: f64) {

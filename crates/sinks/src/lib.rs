@@ -6,6 +6,7 @@ mod check;
 pub mod json;
 pub mod jsonl;
 pub mod kafka;
+mod offsets;
 pub mod postgres;
 mod sink;
 pub mod sqlite;

@@ -46,6 +46,10 @@ pub enum SinkError {
     },
     #[error("{0}")]
     Refused(String),
+    /// Another process of the pipeline committed first (a consumer group
+    /// partition changed hands): replay from the checkpoint.
+    #[error("{0}")]
+    Conflict(String),
     /// The Kafka client failed; names the operation and the brokers.
     #[error(transparent)]
     Kafka(Box<crate::kafka::KafkaSinkError>),
@@ -82,6 +86,7 @@ impl SinkError {
             }
             SinkError::Postgres { source, .. } => source.retry_hint(),
             SinkError::Kafka(error) => error.retry_hint(),
+            SinkError::Conflict(_) => RetryHint::Retryable,
             SinkError::Table { source, .. } => source.retry_hint(),
             _ => RetryHint::Fatal,
         }

@@ -2,6 +2,7 @@
 //! pipeline runtime drives; each connector is a folder of its own.
 
 pub mod generator;
+pub mod kafka;
 pub mod mysql;
 mod source;
 

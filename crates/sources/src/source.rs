@@ -21,6 +21,10 @@ pub enum SourceError {
     /// A connection or server problem that may pass.
     #[error("{context}: {message}")]
     Transient { context: String, message: String },
+    /// A failure that will not pass by retrying (bad input, a refused
+    /// setting); the message names where and what to do.
+    #[error("{0}")]
+    Fatal(String),
     /// The MySQL/MariaDB source failed; the error says whether it may pass.
     #[error(transparent)]
     Mysql(#[from] MysqlError),
@@ -31,6 +35,7 @@ impl SourceError {
         match self {
             SourceError::ForeignPosition { .. } => RetryHint::Fatal,
             SourceError::Transient { .. } => RetryHint::Retryable,
+            SourceError::Fatal(_) => RetryHint::Fatal,
             SourceError::Mysql(error) => error.retry_hint(),
         }
     }

@@ -31,7 +31,7 @@ pub fn plan(config: &PipelineConfig) -> serde_json::Value {
         SourceConfig::Generator(generator) => {
             vec![TableName::new(None, generator.stream.table_name())]
         }
-        SourceConfig::Mysql(_) => Vec::new(),
+        SourceConfig::Mysql(_) | SourceConfig::Kafka(_) => Vec::new(),
     };
     tables.extend(config.tables.keys().map(|t| TableName::parse(t)));
     let resolved: serde_json::Map<String, serde_json::Value> = tables

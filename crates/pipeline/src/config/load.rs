@@ -18,7 +18,7 @@ use super::yaml::{self, LineIndex};
 const TOP_LEVEL_KEYS: [&str; 8] = [
     "name", "source", "sink", "defaults", "schemas", "tables", "retry", "buffer",
 ];
-const SOURCE_KINDS: &str = "generator, mysql";
+const SOURCE_KINDS: &str = "generator, mysql, kafka";
 const SINK_KINDS: &str = "sqlite, jsonl, postgres, kafka";
 
 #[derive(Deserialize)]
@@ -142,6 +142,14 @@ fn parse_source(value: Value) -> Result<SourceConfig, Problem> {
                 .validate()
                 .map_err(|message| (vec!["source".to_owned()], message))?;
             Ok(SourceConfig::Mysql(mysql))
+        }
+        "kafka" => {
+            let kafka: watershed_sources::kafka::KafkaSourceConfig =
+                deserialize(rest, &["source"])?;
+            kafka
+                .validate()
+                .map_err(|message| (vec!["source".to_owned()], message))?;
+            Ok(SourceConfig::Kafka(kafka))
         }
         other => Err((
             vec!["source".into(), "kind".into()],

@@ -11,6 +11,7 @@ use watershed_sinks::kafka::KafkaSinkConfig;
 use watershed_sinks::postgres::PostgresConfig;
 use watershed_sinks::sqlite::SqliteConfig;
 use watershed_sources::generator::GeneratorConfig;
+use watershed_sources::kafka::KafkaSourceConfig;
 use watershed_sources::mysql::MysqlConfig;
 
 /// A resolved, validated pipeline file.
@@ -35,6 +36,7 @@ pub struct PipelineConfig {
 pub enum SourceConfig {
     Generator(GeneratorConfig),
     Mysql(MysqlConfig),
+    Kafka(KafkaSourceConfig),
 }
 
 /// `sink.kind` and its keys.
@@ -178,7 +180,7 @@ impl SourceConfig {
     /// The lag beyond which the pipeline reports a warning, if any.
     pub fn lag_alert_s(&self) -> Option<u64> {
         match self {
-            SourceConfig::Generator(_) => None,
+            SourceConfig::Generator(_) | SourceConfig::Kafka(_) => None,
             SourceConfig::Mysql(mysql) => mysql.lag_alert_s,
         }
     }

@@ -68,7 +68,7 @@ impl Batcher {
                 Event::Commit(commit) => {
                     self.committable = Some((self.pending.len() + 1, commit.position.clone()));
                 }
-                Event::Begin(_) | Event::Schema(_) => {}
+                Event::Begin(_) | Event::Schema(_) | Event::DeadLetter(_) => {}
             }
             self.pending.push(event);
             if ends_transaction && self.is_full() {

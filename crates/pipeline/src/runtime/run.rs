@@ -340,6 +340,7 @@ async fn commit<K: Sink>(
     }
     let rows = count_rows(&events, &options.metrics, "out");
     count_snapshot_rows(&events, &options.metrics);
+    count_dead_letters(&events, &options.metrics);
     options.progress.committed(rows);
     if options.progress.tables().committed(&position) {
         options
@@ -408,8 +409,21 @@ fn count_snapshot_rows(events: &[Event], metrics: &Metrics) {
                 }
                 pending.clear();
             }
-            Event::Begin(_) | Event::Schema(_) => {}
+            Event::Begin(_) | Event::Schema(_) | Event::DeadLetter(_) => {}
         }
+    }
+}
+
+/// Adds the batch's dead letters to `watershed_dead_letters_total`.
+fn count_dead_letters(events: &[Event], metrics: &Metrics) {
+    let mut counts: HashMap<&str, u64> = HashMap::new();
+    for event in events {
+        if let Event::DeadLetter(letter) = event {
+            *counts.entry(letter.origin.as_str()).or_default() += 1;
+        }
+    }
+    for (origin, n) in counts {
+        metrics.dead_letters(origin, n);
     }
 }
 

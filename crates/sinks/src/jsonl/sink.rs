@@ -160,12 +160,23 @@ impl JsonlSink {
             return Err(SinkError::Refused("jsonl sink used before open".into()));
         };
         for event in events {
-            let Event::Change(change) = event else {
-                continue;
-            };
             self.line.clear();
-            serde_json::to_writer(&mut self.line, &JsonChange(change))
-                .map_err(|e| SinkError::Refused(format!("render change as JSON: {e}")))?;
+            match event {
+                Event::Change(change) => serde_json::to_writer(&mut self.line, &JsonChange(change)),
+                Event::DeadLetter(letter) => serde_json::to_writer(
+                    &mut self.line,
+                    &serde_json::json!({ "dead_letter": {
+                        "topic": letter.origin,
+                        "partition": letter.partition,
+                        "offset": letter.offset,
+                        "key": letter.key.as_deref().map(String::from_utf8_lossy),
+                        "value": letter.value.as_deref().map(String::from_utf8_lossy),
+                        "error": letter.error,
+                    }}),
+                ),
+                Event::Begin(_) | Event::Commit(_) | Event::Schema(_) => continue,
+            }
+            .map_err(|e| SinkError::Refused(format!("render change as JSON: {e}")))?;
             self.line.push(b'\n');
             let result = match output {
                 Output::Stdout(writer) => writer.write_all(&self.line),

@@ -21,7 +21,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
-use watershed_events::{Event, Position, RetryHint, SchemaChange};
+use watershed_events::{DeadLetter, Event, Position, RetryHint, SchemaChange};
 
 use super::config::{KafkaSinkConfig, is_secret};
 use super::envelope::{EnvelopeOptions, SnapshotMarker, SourceInfo};
@@ -315,6 +315,25 @@ impl KafkaSink {
         }
     }
 
+    /// A record the source could not read goes to `<topic_prefix>._dead_letters`,
+    /// its original key and value kept, the reason beside them.
+    async fn write_dead_letter(&mut self, letter: &DeadLetter) -> Result<(), SinkError> {
+        let topic = format!("{}._dead_letters", self.config.topic_prefix);
+        self.ensure_topic(&topic, false).await?;
+        let value = serde_json::json!({
+            "pipeline": self.pipeline,
+            "topic": letter.origin,
+            "partition": letter.partition,
+            "offset": letter.offset,
+            "key": letter.key.as_deref().map(String::from_utf8_lossy),
+            "value": letter.value.as_deref().map(String::from_utf8_lossy),
+            "error": letter.error,
+        })
+        .to_string();
+        self.send(&topic, letter.key.as_deref(), Some(value.as_bytes()))
+            .await
+    }
+
     async fn write_schema_change(&mut self, change: &SchemaChange) -> Result<(), SinkError> {
         let Some(topic) = self.config.schema_topic() else {
             return Ok(());
@@ -476,6 +495,7 @@ impl Sink for KafkaSink {
                     }
                 }
                 Event::Schema(change) => self.write_schema_change(change).await?,
+                Event::DeadLetter(letter) => self.write_dead_letter(letter).await?,
                 Event::Commit(commit) => {
                     self.position = Some(commit.position.clone());
                     self.commit_ms = None;

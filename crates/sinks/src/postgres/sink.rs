@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio_postgres::{Client, Statement};
-use watershed_events::{Change, ChangeOp, Event, Position, SchemaChange, TableName, TableSchema};
+use watershed_events::{
+    Change, ChangeOp, DeadLetter, Event, Position, SchemaChange, TableName, TableSchema,
+};
 use watershed_schema::dialect::postgres::{qualified_name, quote_ident};
 
 use super::apply;
@@ -22,6 +24,7 @@ use super::error::pg_err;
 use super::inspect;
 use super::reduce::Reduced;
 use super::table::{self, TableState};
+use crate::offsets::OffsetFence;
 use crate::sink::{Sink, SinkError};
 
 const CHECKPOINTS: &str = "_watershed_checkpoints";
@@ -48,6 +51,8 @@ pub struct PostgresSink {
     nulled_values: u64,
     /// Tables whose target shape must not change (`schema_changes`).
     frozen: Option<FrozenTables>,
+    /// Consumer-group offsets shared with other members (kafka source).
+    fence: OffsetFence,
 }
 
 /// Says which source tables' target shapes the sink must leave alone.
@@ -73,6 +78,7 @@ impl PostgresSink {
             unpositioned: Vec::new(),
             nulled_values: 0,
             frozen: None,
+            fence: OffsetFence::default(),
         }
     }
 
@@ -146,6 +152,80 @@ impl PostgresSink {
             .map_err(pg_err(|| format!("create table {schema}.{CHECKPOINTS}")))
     }
 
+    /// The checkpoint row, locked until the transaction ends: members of a
+    /// consumer group share it (the row is created first, so that two
+    /// first commits cannot both miss it).
+    async fn lock_checkpoint(&mut self) -> Result<Option<Position>, SinkError> {
+        let table = self.checkpoints_table();
+        let pipeline = self.pipeline.clone();
+        let empty = Position::KafkaOffsets {
+            offsets: Default::default(),
+        }
+        .to_json();
+        let client = &self.session()?.client;
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO {table} (pipeline, position, committed_at) \
+                     VALUES ($1, $2::text::jsonb, now()) ON CONFLICT (pipeline) DO NOTHING"
+                ),
+                &[&pipeline, &empty],
+            )
+            .await
+            .map_err(pg_err(|| "create the checkpoint row"))?;
+        let row = client
+            .query_one(
+                &format!("SELECT position::text FROM {table} WHERE pipeline = $1 FOR UPDATE"),
+                &[&pipeline],
+            )
+            .await
+            .map_err(pg_err(|| "lock the checkpoint"))?;
+        let text: String = row.try_get(0).map_err(pg_err(|| "read the checkpoint"))?;
+        Position::from_json(&text)
+            .map(Some)
+            .map_err(|source| SinkError::Checkpoint {
+                location: format!("{table} (pipeline {pipeline})"),
+                source,
+            })
+    }
+
+    /// Keeps a record the source could not turn into a change, with why,
+    /// in `<schema>._ws_dead_letters`.
+    async fn dead_letter(&mut self, letter: &DeadLetter) -> Result<(), SinkError> {
+        let table = format!("{}._ws_dead_letters", quote_ident(&self.config.schema));
+        let pipeline = self.pipeline.clone();
+        let client = &self.session()?.client;
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {table} (pipeline text NOT NULL, topic text NOT NULL, \
+                 partition integer NOT NULL, \"offset\" bigint NOT NULL, key bytea, value bytea, \
+                 error text NOT NULL, at timestamptz NOT NULL DEFAULT now())"
+            ))
+            .await
+            .map_err(pg_err(|| format!("create table {table}")))?;
+        let key = letter.key.as_deref();
+        let value = letter.value.as_deref();
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO {table} (pipeline, topic, partition, \"offset\", key, value, error) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                ),
+                &[
+                    &pipeline,
+                    &letter.origin,
+                    &letter.partition,
+                    &letter.offset,
+                    &key,
+                    &value,
+                    &letter.error,
+                ],
+            )
+            .await
+            .map_err(pg_err(|| format!("insert into {table}")))?;
+        Ok(())
+    }
+
     async fn read_checkpoint(&mut self) -> Result<Option<Position>, SinkError> {
         let query = format!(
             "SELECT position::text FROM {} WHERE pipeline = $1",
@@ -191,6 +271,7 @@ impl PostgresSink {
         for event in events {
             match event {
                 Event::Begin(_) => {}
+                Event::DeadLetter(letter) => self.dead_letter(letter).await?,
                 Event::Commit(_) => {
                     self.fill_positions(&txs[tx]).await?;
                     tx += 1;
@@ -387,6 +468,12 @@ impl PostgresSink {
 
     async fn commit(&mut self, position: &Position) -> Result<(), SinkError> {
         let pipeline = self.pipeline.clone();
+        let position = if matches!(position, Position::KafkaOffsets { .. }) {
+            let stored = self.lock_checkpoint().await?;
+            self.fence.merge(stored, position)?
+        } else {
+            position.clone()
+        };
         let session = self.session()?;
         session
             .client
@@ -421,13 +508,18 @@ impl Sink for PostgresSink {
             self.session = None;
             self.session = Some(self.connect().await?);
         }
-        self.read_checkpoint().await
+        let position = self.read_checkpoint().await?;
+        self.fence.opened(position.as_ref());
+        Ok(position)
     }
 
     async fn write(&mut self, events: &[Event]) -> Result<(), SinkError> {
-        let stages_rows = events
-            .iter()
-            .any(|e| matches!(e, Event::Change(_) | Event::Schema(_)));
+        let stages_rows = events.iter().any(|e| {
+            matches!(
+                e,
+                Event::Change(_) | Event::Schema(_) | Event::DeadLetter(_)
+            )
+        });
         if !stages_rows && self.unpositioned.is_empty() {
             return Ok(());
         }

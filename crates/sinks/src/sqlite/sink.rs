@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
 use watershed_events::{
-    Change, ChangeOp, Check, Event, Position, SchemaChange, TableName, TableSchema, Value,
+    Change, ChangeOp, Check, DeadLetter, Event, Position, SchemaChange, TableName, TableSchema,
+    Value,
 };
 
 use super::config::SqliteConfig;
 use super::sql::{self, Param, quote, table_name};
 use crate::blocking::blocking;
+use crate::offsets::OffsetFence;
 use crate::sink::{Sink, SinkError};
 
 const CHECKPOINTS: &str = "CREATE TABLE IF NOT EXISTS _watershed_checkpoints (
@@ -25,7 +27,13 @@ pub struct SqliteSink {
     in_transaction: bool,
     /// Tables known to match their schema, by name and version.
     prepared_tables: HashSet<(TableName, u64)>,
+    fence: OffsetFence,
 }
+
+const DEAD_LETTERS: &str = "CREATE TABLE IF NOT EXISTS _ws_dead_letters (
+    pipeline TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
+    \"offset\" INTEGER NOT NULL, key BLOB, value BLOB, error TEXT NOT NULL,
+    at TEXT NOT NULL)";
 
 impl SqliteSink {
     /// A sink for `pipeline`, whose checkpoint row is keyed by that name.
@@ -36,6 +44,7 @@ impl SqliteSink {
             conn: None,
             in_transaction: false,
             prepared_tables: HashSet::new(),
+            fence: OffsetFence::default(),
         }
     }
 
@@ -59,8 +68,13 @@ impl SqliteSink {
             )
             .optional()
             .map_err(sqlite_err("read checkpoint"))?;
-        position
-            .map(|text| Position::from_json(&text))
+        let position = self.decode_checkpoint(position)?;
+        self.fence.opened(position.as_ref());
+        Ok(position)
+    }
+
+    fn decode_checkpoint(&self, text: Option<String>) -> Result<Option<Position>, SinkError> {
+        text.map(|text| Position::from_json(&text))
             .transpose()
             .map_err(|source| SinkError::Checkpoint {
                 location: format!(
@@ -70,6 +84,28 @@ impl SqliteSink {
                 ),
                 source,
             })
+    }
+
+    /// Keeps a record that could not be applied, with why.
+    fn dead_letter(&self, letter: &DeadLetter) -> Result<(), SinkError> {
+        let conn = self.connection()?;
+        conn.execute_batch(DEAD_LETTERS)
+            .map_err(sqlite_err("create _ws_dead_letters"))?;
+        conn.execute(
+            "INSERT INTO _ws_dead_letters (pipeline, topic, partition, \"offset\", key, value, error, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+            params![
+                self.pipeline,
+                letter.origin,
+                letter.partition,
+                letter.offset,
+                letter.key.as_deref(),
+                letter.value.as_deref(),
+                letter.error
+            ],
+        )
+        .map_err(sqlite_err("insert into _ws_dead_letters"))?;
+        Ok(())
     }
 
     fn connect(&self) -> Result<Connection, SinkError> {
@@ -126,6 +162,10 @@ impl SqliteSink {
                 }
                 Event::Change(change) => {
                     self.apply(change)?;
+                    rest = &rest[1..];
+                }
+                Event::DeadLetter(letter) => {
+                    self.dead_letter(letter)?;
                     rest = &rest[1..];
                 }
                 Event::Begin(_) | Event::Commit(_) => rest = &rest[1..],
@@ -272,6 +312,22 @@ impl SqliteSink {
 
     fn flush_sync(&mut self, position: &Position) -> Result<(), SinkError> {
         self.begin()?;
+        let position = if matches!(position, Position::KafkaOffsets { .. }) {
+            // Other members of the consumer group share the row.
+            let stored: Option<String> = self
+                .connection()?
+                .query_row(
+                    "SELECT position FROM _watershed_checkpoints WHERE pipeline = ?1",
+                    [&self.pipeline],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(sqlite_err("read checkpoint"))?;
+            let stored = self.decode_checkpoint(stored)?;
+            self.fence.merge(stored, position)?
+        } else {
+            position.clone()
+        };
         let conn = self.connection()?;
         conn.execute(
             "INSERT INTO _watershed_checkpoints (pipeline, position, committed_at)

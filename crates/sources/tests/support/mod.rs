@@ -165,7 +165,9 @@ pub fn assert_transactions_well_formed(events: &[Event]) {
                 assert!(open, "Commit without Begin at {i}");
                 open = false;
             }
-            Event::Change(_) => assert!(open, "change outside a transaction at {i}"),
+            Event::Change(_) | Event::DeadLetter(_) => {
+                assert!(open, "change outside a transaction at {i}")
+            }
             Event::Schema(_) => {}
         }
     }

@@ -1,0 +1,509 @@
+//! Debezium change events back into changes: the envelope's `op`,
+//! `before`, `after` and `source`, and each column's type from the
+//! JsonConverter schema the record carries (Connect types and Debezium's
+//! logical names). A table's shape comes from its records; when it
+//! differs from the last one seen, a schema change goes first.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value as Json};
+use watershed_events::{
+    Change, Column, Date, Decimal, LogicalType, Row, SchemaChange, TableName, TableSchema,
+    TimeOfDay, Timestamp, Value,
+};
+
+/// Debezium releases whose envelope this reads.
+const KNOWN_MAJOR_VERSIONS: [&str; 3] = ["1.", "2.", "3."];
+
+/// What one record says.
+#[derive(Debug, PartialEq)]
+pub enum Decoded {
+    /// A row change, after the schema change its table needs (if any).
+    Change(Option<SchemaChange>, Change),
+    /// A tombstone, or a record of the schema change topic: nothing to
+    /// apply (the envelope schema carries the shape).
+    Skip,
+}
+
+/// Decodes records, remembering each table's last shape.
+#[derive(Debug, Default)]
+pub struct DebeziumDecoder {
+    tables: HashMap<TableName, Arc<TableSchema>>,
+}
+
+impl DebeziumDecoder {
+    /// Decodes one record; the error says what is wrong with it.
+    pub fn decode(&mut self, key: Option<&[u8]>, value: Option<&[u8]>) -> Result<Decoded, String> {
+        let Some(value) = value else {
+            return Ok(Decoded::Skip);
+        };
+        let value: Json =
+            serde_json::from_slice(value).map_err(|e| format!("value is not JSON: {e}"))?;
+        let key: Option<Json> = match key {
+            Some(key) => {
+                Some(serde_json::from_slice(key).map_err(|e| format!("key is not JSON: {e}"))?)
+            }
+            None => None,
+        };
+        let (schema, payload) = split(&value);
+        let Some(payload) = payload.as_object() else {
+            return Err("value is not a Debezium envelope (no payload object)".into());
+        };
+        let Some(op) = payload.get("op").and_then(Json::as_str) else {
+            if payload.contains_key("ddl") || payload.contains_key("tableChanges") {
+                return Ok(Decoded::Skip);
+            }
+            return Err("value is not a Debezium envelope (no `op`)".into());
+        };
+        let source = payload
+            .get("source")
+            .and_then(Json::as_object)
+            .ok_or("envelope without a `source` block")?;
+        check_version(source)?;
+        let name = table_name(source)?;
+        let schema = schema.ok_or_else(|| {
+            format!(
+                "record of {name} carries no schema (JsonConverter schemas.enable=false): \
+                 column types are unknown; produce with schemas enabled"
+            )
+        })?;
+        let key_fields = key
+            .as_ref()
+            .map(|k| key_columns(split(k).0, split(k).1))
+            .unwrap_or_default();
+        let table = self.table(&name, schema, &key_fields)?;
+        let (fresh, table) = table;
+        let announce = fresh.then(|| SchemaChange::new(table.clone()));
+        let image = |field: &str| -> Result<Option<Row>, String> {
+            match payload.get(field) {
+                None | Some(Json::Null) => Ok(None),
+                Some(Json::Object(row)) => row_of(&table, row).map(Some),
+                Some(_) => Err(format!("`{field}` is not an object")),
+            }
+        };
+        let key_row = || -> Result<Row, String> {
+            let key = key
+                .as_ref()
+                .ok_or_else(|| format!("a {op} of {name} without a key or row image"))?;
+            let payload = split(key).1.as_object().ok_or("key is not an object")?;
+            let mut row = vec![Value::Unchanged; table.columns.len()];
+            for (i, column) in table.columns.iter().enumerate() {
+                if let Some(v) = payload.get(&column.name) {
+                    row[i] = value_of(column, v)?;
+                }
+            }
+            Ok(row)
+        };
+        let change = match op {
+            "c" | "r" => {
+                let after = image("after")?.ok_or("create without `after`")?;
+                Change::insert(table.clone(), after)
+            }
+            "u" => {
+                let after = image("after")?.ok_or("update without `after`")?;
+                let before = match image("before")? {
+                    Some(before) => before,
+                    None => key_row()?,
+                };
+                Change::update(table.clone(), before, after)
+            }
+            "d" => {
+                let before = match image("before")? {
+                    Some(before) => before,
+                    None => key_row()?,
+                };
+                Change::delete(table.clone(), before)
+            }
+            "t" => Change::truncate(table.clone()),
+            other => return Err(format!("unknown op `{other}`")),
+        };
+        Ok(Decoded::Change(announce, change))
+    }
+
+    /// The table's shape from the envelope schema; `true` when it is new
+    /// or differs from the last one seen.
+    fn table(
+        &mut self,
+        name: &TableName,
+        schema: &Json,
+        key: &[String],
+    ) -> Result<(bool, Arc<TableSchema>), String> {
+        let fields = schema
+            .get("fields")
+            .and_then(Json::as_array)
+            .ok_or("envelope schema without fields")?;
+        let image = fields
+            .iter()
+            .find(|f| f.get("field").and_then(Json::as_str) == Some("after"))
+            .or_else(|| {
+                fields
+                    .iter()
+                    .find(|f| f.get("field").and_then(Json::as_str) == Some("before"))
+            })
+            .ok_or("envelope schema without a `before`/`after` struct")?;
+        let columns = image
+            .get("fields")
+            .and_then(Json::as_array)
+            .ok_or("row schema without fields")?
+            .iter()
+            .map(column_of)
+            .collect::<Result<Vec<Column>, String>>()?;
+        let primary_key: Vec<String> = key
+            .iter()
+            .filter(|k| columns.iter().any(|c| &c.name == *k))
+            .cloned()
+            .collect();
+        let previous = self.tables.get(name);
+        if let Some(previous) = previous
+            && previous.columns == columns
+            && previous.primary_key == primary_key
+        {
+            return Ok((false, previous.clone()));
+        }
+        let table = Arc::new(TableSchema {
+            name: name.clone(),
+            columns,
+            primary_key,
+            indexes: Vec::new(),
+            version: previous.map_or(1, |p| p.version + 1),
+            foreign_keys: Vec::new(),
+            comment: None,
+        });
+        self.tables.insert(name.clone(), table.clone());
+        Ok((true, table))
+    }
+}
+
+/// `(schema, payload)` of a JsonConverter value, with or without schemas.
+fn split(value: &Json) -> (Option<&Json>, &Json) {
+    match (value.get("schema"), value.get("payload")) {
+        (Some(schema), Some(payload)) if value.as_object().is_some_and(|o| o.len() == 2) => {
+            (Some(schema), payload)
+        }
+        _ => (None, value),
+    }
+}
+
+fn key_columns(schema: Option<&Json>, payload: &Json) -> Vec<String> {
+    if let Some(fields) = schema
+        .and_then(|s| s.get("fields"))
+        .and_then(Json::as_array)
+    {
+        return fields
+            .iter()
+            .filter_map(|f| f.get("field").and_then(Json::as_str).map(str::to_owned))
+            .collect();
+    }
+    payload
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn check_version(source: &Map<String, Json>) -> Result<(), String> {
+    let version = source.get("version").and_then(Json::as_str).unwrap_or("");
+    if KNOWN_MAJOR_VERSIONS.iter().any(|v| version.starts_with(v)) {
+        Ok(())
+    } else {
+        Err(format!(
+            "envelope from Debezium version `{version}`, which this release does not know \
+             (it reads 1.x to 3.x)"
+        ))
+    }
+}
+
+fn table_name(source: &Map<String, Json>) -> Result<TableName, String> {
+    let text = |k: &str| {
+        source
+            .get(k)
+            .and_then(Json::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let table = text("table").ok_or("`source.table` is missing")?;
+    // MySQL names the database, PostgreSQL the schema.
+    let schema = text("schema").or_else(|| text("db"));
+    Ok(TableName::new(schema, table))
+}
+
+fn param<'a>(field: &'a Json, name: &str) -> Option<&'a str> {
+    field.get("parameters")?.get(name)?.as_str()
+}
+
+/// One column from its Connect field schema.
+fn column_of(field: &Json) -> Result<Column, String> {
+    let name = field
+        .get("field")
+        .and_then(Json::as_str)
+        .ok_or("field schema without a name")?;
+    let kind = field.get("type").and_then(Json::as_str).unwrap_or("");
+    let logical_name = field.get("name").and_then(Json::as_str);
+    let labels = |f: &Json| -> Vec<String> {
+        param(f, "allowed")
+            .map(|a| a.split(',').map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    use LogicalType as T;
+    let logical = match (kind, logical_name) {
+        ("boolean", _) => T::Bool,
+        ("int8" | "int16", None) => T::Int16,
+        ("int32", None) => T::Int32,
+        ("int64", None) => T::Int64,
+        ("float" | "float32", _) => T::Float32,
+        ("double" | "float64", _) => T::Float64,
+        ("string", None) => T::Text { charset: None },
+        ("string", Some("io.debezium.time.ZonedTimestamp")) => T::Timestamp { fsp: 6 },
+        ("string", Some("io.debezium.data.Json")) => T::Json,
+        ("string", Some("io.debezium.data.Enum")) => T::Enum {
+            labels: labels(field),
+        },
+        ("string", Some("io.debezium.data.EnumSet")) => T::Set {
+            labels: labels(field),
+        },
+        ("string", Some("io.debezium.data.Uuid")) => T::Uuid,
+        ("string", Some(_)) => T::Text { charset: None },
+        ("bytes", None) => T::Blob,
+        ("bytes", Some("org.apache.kafka.connect.data.Decimal")) => T::Decimal {
+            precision: param(field, "connect.decimal.precision").and_then(|p| p.parse().ok()),
+            scale: param(field, "scale").and_then(|s| s.parse().ok()),
+        },
+        ("bytes", Some("io.debezium.data.Bits")) => T::Bit {
+            width: param(field, "length")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(64),
+        },
+        ("int32", Some("io.debezium.time.Date" | "org.apache.kafka.connect.data.Date")) => T::Date,
+        ("int64", Some("io.debezium.time.MicroTime" | "io.debezium.time.NanoTime")) => {
+            T::Time { fsp: 6 }
+        }
+        ("int32", Some("org.apache.kafka.connect.data.Time" | "io.debezium.time.Time")) => {
+            T::Time { fsp: 3 }
+        }
+        ("int64", Some("io.debezium.time.MicroTimestamp" | "io.debezium.time.NanoTimestamp")) => {
+            T::DateTime { fsp: 6 }
+        }
+        (
+            "int64",
+            Some("io.debezium.time.Timestamp" | "org.apache.kafka.connect.data.Timestamp"),
+        ) => T::DateTime { fsp: 3 },
+        ("int32", Some("io.debezium.time.Year")) => T::Year,
+        (kind, name) => {
+            return Err(format!(
+                "column {name_}: Connect type {kind}{} is not supported",
+                name.map(|n| format!(" ({n})")).unwrap_or_default(),
+                name_ = name.unwrap_or(name_of(field)),
+            ));
+        }
+    };
+    let nullable = field
+        .get("optional")
+        .and_then(Json::as_bool)
+        .unwrap_or(true);
+    let mut column = Column::new(name, logical, nullable);
+    // The default as SQL would spell it, as the MySQL source reads it.
+    column.default = match field.get("default") {
+        Some(Json::String(s)) => Some(format!("'{}'", s.replace('\'', "''"))),
+        Some(Json::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    Ok(column)
+}
+
+fn name_of(field: &Json) -> &str {
+    field.get("field").and_then(Json::as_str).unwrap_or("?")
+}
+
+fn row_of(table: &TableSchema, row: &Map<String, Json>) -> Result<Row, String> {
+    table
+        .columns
+        .iter()
+        .map(|column| match row.get(&column.name) {
+            None | Some(Json::Null) if !column.nullable => {
+                Err(format!("column {}: null in a NOT NULL column", column.name))
+            }
+            None | Some(Json::Null) => Ok(Value::Null),
+            Some(v) => value_of(column, v),
+        })
+        .collect()
+}
+
+/// One value by its column's type.
+pub(crate) fn value_of(column: &Column, json: &Json) -> Result<Value, String> {
+    let bad = || {
+        format!(
+            "column {}: `{json}` is not a {:?} value",
+            column.name, column.logical_type
+        )
+    };
+    let int = || json.as_i64().ok_or_else(bad);
+    let text = || json.as_str().ok_or_else(bad);
+    use LogicalType as T;
+    Ok(match &column.logical_type {
+        _ if json.is_null() => Value::Null,
+        T::Bool => Value::Bool(json.as_bool().ok_or_else(bad)?),
+        T::Int8 | T::Int16 | T::Int24 | T::Int32 | T::Int64 | T::UInt8 | T::UInt16 | T::UInt24 => {
+            Value::Int(int()?)
+        }
+        T::UInt32 | T::UInt64 => match json.as_u64() {
+            Some(n) => Value::UInt(n),
+            None => Value::Int(int()?),
+        },
+        T::Float32 => Value::Float32(json.as_f64().ok_or_else(bad)? as f32),
+        T::Float64 => Value::Float64(json.as_f64().ok_or_else(bad)?),
+        T::Text { .. } | T::Char { .. } | T::Varchar { .. } => Value::text(text()?),
+        T::Json => Value::Json(Arc::from(text()?)),
+        T::Enum { .. } => Value::Enum(Arc::from(text()?)),
+        T::Set { .. } => {
+            let text = text()?;
+            Value::Set(
+                text.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(Arc::from)
+                    .collect(),
+            )
+        }
+        T::Uuid => Value::Uuid(parse_uuid(text()?).ok_or_else(bad)?),
+        T::Blob | T::Binary { .. } | T::Varbinary { .. } => {
+            Value::Bytes(Arc::from(STANDARD.decode(text()?).map_err(|_| bad())?))
+        }
+        T::Decimal { scale, .. } => {
+            let bytes = STANDARD.decode(text()?).map_err(|_| bad())?;
+            let digits = signed_decimal_digits(&bytes);
+            let scale = usize::from(scale.unwrap_or(0));
+            Value::Decimal(Decimal::parse(&place_point(&digits, scale)).map_err(|_| bad())?)
+        }
+        T::Bit { width } => {
+            let bytes = STANDARD.decode(text()?).map_err(|_| bad())?;
+            let mut buf = [0u8; 8];
+            for (i, b) in bytes.iter().take(8).enumerate() {
+                buf[i] = *b;
+            }
+            Value::Bit {
+                width: *width,
+                bits: u64::from_le_bytes(buf),
+            }
+        }
+        T::Date => Value::Date(Date::from_days_since_epoch(int()?)),
+        T::Time { fsp } => {
+            let n = int()?;
+            let micros = if *fsp <= 3 { n * 1000 } else { n };
+            Value::Time(TimeOfDay { micros })
+        }
+        T::DateTime { fsp } => {
+            let n = int()?;
+            let micros = if *fsp <= 3 { n * 1000 } else { n };
+            Value::DateTime(Timestamp::from_micros(micros).to_datetime())
+        }
+        T::Timestamp { .. } => {
+            Value::Timestamp(Timestamp::parse_rfc3339(text()?).map_err(|_| bad())?)
+        }
+        T::Year => Value::Year(u16::try_from(int()?).map_err(|_| bad())?),
+        T::Array { .. } => return Err(bad()),
+    })
+}
+
+fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+    let hex: String = text.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The decimal digits (with a leading `-` when negative) of a big-endian
+/// two's complement integer of any length.
+fn signed_decimal_digits(bytes: &[u8]) -> String {
+    let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
+    let mut magnitude: Vec<u8> = if negative {
+        // Two's complement: invert and add one.
+        let mut inverted: Vec<u8> = bytes.iter().map(|b| !b).collect();
+        for byte in inverted.iter_mut().rev() {
+            let (sum, carry) = byte.overflowing_add(1);
+            *byte = sum;
+            if !carry {
+                break;
+            }
+        }
+        inverted
+    } else {
+        bytes.to_vec()
+    };
+    let mut digits = Vec::new();
+    while magnitude.iter().any(|b| *b != 0) {
+        let mut remainder = 0u32;
+        for byte in magnitude.iter_mut() {
+            let current = (remainder << 8) | u32::from(*byte);
+            *byte = (current / 10) as u8;
+            remainder = current % 10;
+        }
+        digits.push(b'0' + remainder as u8);
+    }
+    if digits.is_empty() {
+        digits.push(b'0');
+    }
+    digits.reverse();
+    let text = String::from_utf8(digits).unwrap_or_default();
+    if negative { format!("-{text}") } else { text }
+}
+
+/// `digits` (an integer, maybe negative) divided by 10^scale, as text.
+fn place_point(digits: &str, scale: usize) -> String {
+    if scale == 0 {
+        return digits.to_owned();
+    }
+    let (sign, digits) = match digits.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", digits),
+    };
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (whole, fraction) = padded.split_at(padded.len() - scale);
+    format!("{sign}{whole}.{fraction}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_of_any_length_and_sign() {
+        assert_eq!(signed_decimal_digits(&[0x30, 0x39]), "12345");
+        assert_eq!(signed_decimal_digits(&[0xcf, 0xc7]), "-12345");
+        assert_eq!(signed_decimal_digits(&[0x00]), "0");
+        assert_eq!(signed_decimal_digits(&[0xff]), "-1");
+        assert_eq!(place_point("-12345", 2), "-123.45");
+        assert_eq!(place_point("5", 3), "0.005");
+        // ±10^40 (+7), beyond i128.
+        let big = [
+            0x1d, 0x63, 0x29, 0xf1, 0xc3, 0x5c, 0xa4, 0xbf, 0xab, 0xb9, 0xf5, 0x61, 0x00, 0x00,
+            0x00, 0x00, 0x00,
+        ];
+        assert_eq!(signed_decimal_digits(&big), format!("1{}", "0".repeat(40)));
+        let negative = [
+            0xe2, 0x9c, 0xd6, 0x0e, 0x3c, 0xa3, 0x5b, 0x40, 0x54, 0x46, 0x0a, 0x9f, 0x00, 0x00,
+            0x00, 0x00, 0x07,
+        ];
+        assert_eq!(
+            signed_decimal_digits(&negative),
+            format!("-{}3", "9".repeat(39))
+        );
+    }
+
+    #[test]
+    fn unknown_versions_and_non_envelopes_are_refused_with_the_reason() {
+        let mut decoder = DebeziumDecoder::default();
+        let err = decoder.decode(None, Some(b"not json")).unwrap_err();
+        assert!(err.contains("not JSON"), "{err}");
+        let err = decoder.decode(None, Some(br#"{"a":1}"#)).unwrap_err();
+        assert!(err.contains("no `op`"), "{err}");
+        let v4 = br#"{"op":"c","source":{"version":"9.0.0","db":"d","table":"t"},"after":{}}"#;
+        let err = decoder.decode(None, Some(v4)).unwrap_err();
+        assert!(err.contains("version `9.0.0`"), "{err}");
+        assert_eq!(decoder.decode(Some(b"{}"), None), Ok(Decoded::Skip));
+    }
+}

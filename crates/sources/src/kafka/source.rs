@@ -1,0 +1,414 @@
+//! The kafka source: a consumer group member whose offsets live in the
+//! sink, not in Kafka.
+//!
+//! Each chunk of records is one source transaction whose position is the
+//! next offset of every partition this member holds (`topic/partition`);
+//! the sink stores it with the rows, atomically, and refuses it when
+//! another member moved one of those partitions meanwhile. Partitions are
+//! assigned at the offsets the sink holds (or by `start` where it holds
+//! none). A rebalance replays from the sink's checkpoint: the in-flight
+//! chunk is dropped, the sink's offsets re-read, and the held partitions
+//! sought to them — so a partition changing hands is neither lost nor
+//! applied twice. Kafka's committed offsets only mirror the sink's, for
+//! monitoring tools.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use std::collections::HashSet;
+
+use watershed_events::{DeadLetter, Event, Position, SchemaChange, Timestamp, TxBegin, TxCommit};
+
+use super::config::{KafkaSourceConfig, OnError, SourceFormat, Start};
+use super::debezium::{DebeziumDecoder, Decoded};
+use super::json::JsonDecoder;
+use crate::source::{Source, SourceError};
+
+/// How long one chunk waits for records.
+const CHUNK_WAIT: Duration = Duration::from_millis(200);
+const SEEK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the consumer's callbacks share with the source.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Durable next offsets (`topic/partition`), as the sink holds them.
+    offsets: Mutex<BTreeMap<String, i64>>,
+    /// The assignment changed since the source last looked.
+    rebalanced: AtomicBool,
+    start_latest: bool,
+}
+
+struct GroupContext {
+    shared: Arc<Shared>,
+}
+
+impl ClientContext for GroupContext {}
+
+impl ConsumerContext for GroupContext {
+    /// Assigns partitions at the sink's offsets rather than Kafka's.
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        partitions: &mut TopicPartitionList,
+    ) {
+        self.shared.rebalanced.store(true, Ordering::SeqCst);
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let stored = self
+                    .shared
+                    .offsets
+                    .lock()
+                    .map(|o| o.clone())
+                    .unwrap_or_default();
+                let start = if self.shared.start_latest {
+                    Offset::End
+                } else {
+                    Offset::Beginning
+                };
+                let elements: Vec<(String, i32)> = partitions
+                    .elements()
+                    .iter()
+                    .map(|e| (e.topic().to_owned(), e.partition()))
+                    .collect();
+                for (topic, partition) in elements {
+                    let offset = stored
+                        .get(&partition_key(&topic, partition))
+                        .map_or(start, |n| Offset::Offset(*n));
+                    let _ = partitions.set_partition_offset(&topic, partition, offset);
+                }
+                tracing::info!(partitions = partitions.count(), "partitions assigned");
+                if let Err(error) = consumer.assign(partitions) {
+                    tracing::error!(%error, "could not take the assigned partitions");
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                tracing::info!(partitions = partitions.count(), "partitions revoked");
+                if let Err(error) = consumer.unassign() {
+                    tracing::error!(%error, "could not give up the revoked partitions");
+                }
+            }
+            other => tracing::error!(error = ?other, "rebalance failed"),
+        }
+    }
+}
+
+fn partition_key(topic: &str, partition: i32) -> String {
+    format!("{topic}/{partition}")
+}
+
+/// Reads a consumer group's topics into changes.
+pub struct KafkaSource {
+    config: KafkaSourceConfig,
+    pipeline: String,
+    shared: Arc<Shared>,
+    consumer: Option<Arc<StreamConsumer<GroupContext>>>,
+    /// Next offset per held partition, as far as this member has read.
+    next: BTreeMap<String, i64>,
+    /// Records handed out since the last durable position.
+    in_flight: bool,
+    debezium: DebeziumDecoder,
+    json: HashMap<String, JsonDecoder>,
+    /// JSON topics whose table was announced since the last open.
+    announced: HashSet<String>,
+}
+
+impl KafkaSource {
+    pub fn new(config: KafkaSourceConfig, pipeline: &str) -> Self {
+        let shared = Arc::new(Shared {
+            start_latest: config.start == Start::Latest,
+            ..Shared::default()
+        });
+        Self {
+            config,
+            pipeline: pipeline.to_owned(),
+            shared,
+            consumer: None,
+            next: BTreeMap::new(),
+            in_flight: false,
+            debezium: DebeziumDecoder::default(),
+            json: HashMap::new(),
+            announced: HashSet::new(),
+        }
+    }
+
+    fn error(&self, context: &str, error: impl std::fmt::Display) -> SourceError {
+        SourceError::Transient {
+            context: format!("kafka {context} (brokers {})", self.config.describe()),
+            message: error.to_string(),
+        }
+    }
+
+    fn fatal(&self, message: String) -> SourceError {
+        SourceError::Fatal(message)
+    }
+
+    fn consumer(&mut self) -> Result<Arc<StreamConsumer<GroupContext>>, SourceError> {
+        if let Some(consumer) = &self.consumer {
+            return Ok(consumer.clone());
+        }
+        let mut client = ClientConfig::new();
+        for (key, value) in &self.config.properties {
+            client.set(key, value);
+        }
+        client
+            .set("bootstrap.servers", &self.config.brokers)
+            .set("group.id", &self.config.group)
+            .set("client.id", format!("watershed-{}", self.pipeline))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("isolation.level", "read_committed")
+            .set("allow.auto.create.topics", "false")
+            .set(
+                "auto.offset.reset",
+                if self.config.start == Start::Latest {
+                    "latest"
+                } else {
+                    "earliest"
+                },
+            );
+        let context = GroupContext {
+            shared: self.shared.clone(),
+        };
+        let consumer: StreamConsumer<GroupContext> = client
+            .create_with_context(context)
+            .map_err(|e| self.error("create the consumer", e))?;
+        let topics = self.config.subscription();
+        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&topics)
+            .map_err(|e| self.error("subscribe", e))?;
+        let consumer = Arc::new(consumer);
+        self.consumer = Some(consumer.clone());
+        Ok(consumer)
+    }
+
+    /// Moves every held partition to the sink's offset (or `start`).
+    fn seek_held(&mut self, consumer: &StreamConsumer<GroupContext>) -> Result<(), SourceError> {
+        let assignment = consumer
+            .assignment()
+            .map_err(|e| self.error("read the assignment", e))?;
+        let stored = self
+            .shared
+            .offsets
+            .lock()
+            .map(|o| o.clone())
+            .unwrap_or_default();
+        self.next.clear();
+        for element in assignment.elements() {
+            let key = partition_key(element.topic(), element.partition());
+            let offset = match stored.get(&key) {
+                Some(n) => {
+                    self.next.insert(key, *n);
+                    Offset::Offset(*n)
+                }
+                None if self.config.start == Start::Latest => Offset::End,
+                None => Offset::Beginning,
+            };
+            consumer
+                .seek(element.topic(), element.partition(), offset, SEEK_TIMEOUT)
+                .map_err(|e| self.error(&format!("seek {}", element.topic()), e))?;
+        }
+        Ok(())
+    }
+
+    /// One record into events; `Err` is the reason it cannot be applied.
+    fn decode(
+        &mut self,
+        message: &BorrowedMessage<'_>,
+        now: Timestamp,
+    ) -> Result<Vec<Event>, String> {
+        match self.config.format {
+            SourceFormat::Debezium => {
+                match self.debezium.decode(message.key(), message.payload())? {
+                    Decoded::Skip => Ok(Vec::new()),
+                    Decoded::Change(schema, change) => {
+                        let mut out = Vec::with_capacity(2);
+                        out.extend(schema.map(Event::Schema));
+                        out.push(Event::Change(change));
+                        Ok(out)
+                    }
+                }
+            }
+            SourceFormat::Json => {
+                let topic = message.topic();
+                if !self.json.contains_key(topic) {
+                    let table = topic.rsplit('.').next().unwrap_or(topic);
+                    let decoder = JsonDecoder::new(&self.config, table)?;
+                    self.json.insert(topic.to_owned(), decoder);
+                }
+                let decoder = &self.json[topic];
+                let mut out = Vec::new();
+                if self.announced.insert(topic.to_owned()) {
+                    out.push(Event::Schema(SchemaChange::new(decoder.table().clone())));
+                }
+                if let Some(change) = decoder.decode(message.payload(), now)? {
+                    out.push(Event::Change(change));
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn position(&self) -> Position {
+        Position::KafkaOffsets {
+            offsets: self.next.clone(),
+        }
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_micros(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64),
+    )
+}
+
+impl Source for KafkaSource {
+    async fn open(&mut self, resume: Option<&Position>) -> Result<(), SourceError> {
+        let stored = match resume {
+            None => BTreeMap::new(),
+            Some(Position::KafkaOffsets { offsets }) => offsets.clone(),
+            Some(other) => {
+                return Err(SourceError::ForeignPosition {
+                    position: Box::new(other.clone()),
+                    source_kind: "kafka",
+                });
+            }
+        };
+        if let Ok(mut offsets) = self.shared.offsets.lock() {
+            *offsets = stored;
+        }
+        self.in_flight = false;
+        // Every table is announced again to the reopened sink.
+        self.debezium = DebeziumDecoder::default();
+        self.announced.clear();
+        let consumer = self.consumer()?;
+        // Partitions held from before a replay start again at the sink's
+        // offsets; new ones get them when they are assigned.
+        self.seek_held(&consumer)?;
+        self.shared.rebalanced.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn next_chunk(&mut self) -> Result<Option<Vec<Event>>, SourceError> {
+        let consumer = self.consumer()?;
+        let deadline = Instant::now() + CHUNK_WAIT;
+        let mut events = Vec::new();
+        let mut records = 0usize;
+        let mut newest_ms: Option<i64> = None;
+        let now = now();
+        while records < self.config.max_chunk {
+            if self.shared.rebalanced.swap(false, Ordering::SeqCst) {
+                if self.in_flight || records > 0 {
+                    return Err(SourceError::Transient {
+                        context: format!("kafka consumer group {}", self.config.group),
+                        message: "partitions were reassigned; replaying from the sink's checkpoint"
+                            .into(),
+                    });
+                }
+                // Nothing read since the last durable position: take the
+                // new partitions at the sink's offsets and go on.
+                self.seek_held(&consumer)?;
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let message = match tokio::time::timeout(remaining, consumer.recv()).await {
+                Err(_) => break,
+                Ok(Err(KafkaError::PartitionEOF(_))) => continue,
+                Ok(Err(error)) => return Err(self.error("consume", error)),
+                Ok(Ok(message)) => message,
+            };
+            let key = partition_key(message.topic(), message.partition());
+            if self
+                .next
+                .get(&key)
+                .is_some_and(|next| message.offset() < *next)
+            {
+                // Fetched before a seek took effect: already applied.
+                continue;
+            }
+            if self.shared.rebalanced.load(Ordering::SeqCst) {
+                continue;
+            }
+            records += 1;
+            if let Some(ms) = message.timestamp().to_millis() {
+                newest_ms = Some(newest_ms.map_or(ms, |n: i64| n.max(ms)));
+            }
+            match self.decode(&message, now) {
+                Ok(decoded) => events.extend(decoded),
+                Err(reason) if self.config.on_error == OnError::Stop => {
+                    return Err(self.fatal(format!(
+                        "topic {} partition {} offset {}: {reason} (on_error: stop; the offset \
+                         is not committed)",
+                        message.topic(),
+                        message.partition(),
+                        message.offset()
+                    )));
+                }
+                Err(reason) => {
+                    tracing::warn!(topic = message.topic(), partition = message.partition(), offset = message.offset(), %reason, "dead letter");
+                    events.push(Event::DeadLetter(DeadLetter {
+                        origin: message.topic().to_owned(),
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        key: message.key().map(Arc::from),
+                        value: message.payload().map(Arc::from),
+                        error: reason,
+                    }));
+                }
+            }
+            self.next.insert(key, message.offset() + 1);
+        }
+        if records == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        self.in_flight = true;
+        let commit_time = newest_ms.map_or(now, |ms| Timestamp::from_micros(ms * 1000));
+        let mut chunk = Vec::with_capacity(events.len() + 2);
+        chunk.push(Event::Begin(TxBegin {
+            commit_time: Some(commit_time),
+        }));
+        chunk.extend(events);
+        chunk.push(Event::Commit(TxCommit {
+            position: self.position(),
+            commit_time,
+        }));
+        Ok(Some(chunk))
+    }
+
+    async fn ack(&mut self, position: &Position) -> Result<(), SourceError> {
+        let Position::KafkaOffsets { offsets } = position else {
+            return Ok(());
+        };
+        if let Ok(mut stored) = self.shared.offsets.lock() {
+            stored.extend(offsets.iter().map(|(k, v)| (k.clone(), *v)));
+        }
+        if *offsets == self.next {
+            self.in_flight = false;
+        }
+        // Mirror to Kafka for lag monitoring; the sink's copy is the truth.
+        let mut list = TopicPartitionList::new();
+        for (key, offset) in offsets {
+            if let Some((topic, partition)) = key.rsplit_once('/')
+                && let Ok(partition) = partition.parse::<i32>()
+            {
+                let _ = list.add_partition_offset(topic, partition, Offset::Offset(*offset));
+            }
+        }
+        if let Some(consumer) = &self.consumer
+            && list.count() > 0
+            && let Err(error) = consumer.commit(&list, CommitMode::Async)
+        {
+            tracing::debug!(%error, "could not mirror offsets to Kafka");
+        }
+        Ok(())
+    }
+}
