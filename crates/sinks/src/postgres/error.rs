@@ -42,11 +42,27 @@ impl PostgresError {
             .contains(code)
                 || code.code().starts_with("08")
         });
-        if transient_state || self.0.is_closed() || self.io_error().is_some() {
+        if transient_state
+            || self.lost_catalog_race()
+            || self.0.is_closed()
+            || self.io_error().is_some()
+        {
             RetryHint::Retryable
         } else {
             RetryHint::Fatal
         }
+    }
+
+    /// Two processes ran the same `CREATE … IF NOT EXISTS` at once (members
+    /// of one consumer group starting together): PostgreSQL reports the
+    /// loser as a duplicate in its catalog. Trying again finds the object.
+    fn lost_catalog_race(&self) -> bool {
+        self.0.as_db_error().is_some_and(|e| {
+            (e.code() == &SqlState::UNIQUE_VIOLATION
+                && e.constraint().is_some_and(|c| c.starts_with("pg_")))
+                || e.code() == &SqlState::DUPLICATE_TABLE
+                || e.code() == &SqlState::DUPLICATE_SCHEMA
+        })
     }
 
     /// The I/O error underneath a failed connect or a broken socket.

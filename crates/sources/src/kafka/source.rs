@@ -78,19 +78,25 @@ impl ConsumerContext for GroupContext {
                     .iter()
                     .map(|e| (e.topic().to_owned(), e.partition()))
                     .collect();
+                let mut taken = Vec::new();
                 for (topic, partition) in elements {
-                    let offset = stored
-                        .get(&partition_key(&topic, partition))
-                        .map_or(start, |n| Offset::Offset(*n));
+                    let key = partition_key(&topic, partition);
+                    let offset = stored.get(&key).map_or(start, |n| Offset::Offset(*n));
+                    taken.push(format!("{key}@{offset:?}"));
                     let _ = partitions.set_partition_offset(&topic, partition, offset);
                 }
-                tracing::info!(partitions = partitions.count(), "partitions assigned");
+                tracing::info!(partitions = %taken.join(","), "partitions assigned");
                 if let Err(error) = consumer.assign(partitions) {
                     tracing::error!(%error, "could not take the assigned partitions");
                 }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                tracing::info!(partitions = partitions.count(), "partitions revoked");
+                let given: Vec<String> = partitions
+                    .elements()
+                    .iter()
+                    .map(|e| partition_key(e.topic(), e.partition()))
+                    .collect();
+                tracing::info!(partitions = %given.join(","), "partitions revoked");
                 if let Err(error) = consumer.unassign() {
                     tracing::error!(%error, "could not give up the revoked partitions");
                 }
@@ -215,6 +221,7 @@ impl KafkaSource {
             consumer
                 .seek(element.topic(), element.partition(), offset, SEEK_TIMEOUT)
                 .map_err(|e| self.error(&format!("seek {}", element.topic()), e))?;
+            tracing::debug!(partition = %partition_key(element.topic(), element.partition()), ?offset, "sought");
         }
         Ok(())
     }
