@@ -259,12 +259,22 @@ pub struct GenHeartbeatArgs {
     /// The share of invalid readings, 0 to 1.
     #[arg(long, default_value_t = 0.0)]
     pub invalid_fraction: f64,
-    /// `jsonl:PATH` or `postgres:URL`.
+    /// `jsonl:PATH`, `postgres:URL`, or `kafka` (with --brokers, --topic).
     #[arg(long)]
     pub to: String,
     /// The table for `postgres:URL` (created if missing).
     #[arg(long, default_value = "heartbeat")]
     pub table: String,
+    /// `--to kafka`: the brokers, host:port[,host:port…].
+    #[arg(long)]
+    pub brokers: Option<String>,
+    /// `--to kafka`: the topic (created if missing); records are keyed by
+    /// customer.
+    #[arg(long, default_value = "heartbeats")]
+    pub topic: String,
+    /// `--to kafka`: partitions of a topic created here.
+    #[arg(long, default_value_t = 6)]
+    pub partitions: i32,
     /// The timestamp of the first reading: RFC 3339, or `now`.
     #[arg(long, default_value = "now")]
     pub start: String,

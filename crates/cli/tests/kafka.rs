@@ -446,3 +446,93 @@ fn http_get(addr: &str, path: &str) -> String {
     let _ = stream.read_to_string(&mut response);
     response
 }
+
+/// `gen events heartbeat --to kafka` feeds the heart-rate pipeline: every
+/// reading it wrote lands once, either in `heartbeats` or, when it is
+/// invalid, in the dead letters.
+#[test]
+fn generated_heartbeats_land_or_become_dead_letters() {
+    let brokers = Kafka::shared().brokers();
+    let topic = unique_name("hb");
+    let output = watershed()
+        .args([
+            "--json",
+            "gen",
+            "events",
+            "heartbeat",
+            "--to",
+            "kafka",
+            "--brokers",
+            &brokers,
+        ])
+        .args([
+            "--topic",
+            &topic,
+            "--partitions",
+            "3",
+            "--rate",
+            "3000",
+            "--duration",
+            "1s",
+        ])
+        .args(["--invalid-fraction", "0.1", "--seed", "3"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: Json = serde_json::from_slice(&output.stdout).unwrap();
+    let (events, invalid) = (
+        summary["events"].as_i64().unwrap(),
+        summary["invalid"].as_i64().unwrap(),
+    );
+    assert!(events >= 2_900 && invalid > 100, "{summary}");
+
+    let pipeline = Pipeline::new(
+        "heartbeats",
+        &format!(
+            "{{ kind: kafka, brokers: \"{brokers}\", group: {}, topics: [\"{topic}\"], format: json, \
+             table: heartbeats, key: [event_id], \
+             columns: {{ event_id: bigint, customer_id: \"bigint [not null]\", ts: timestamptz, \
+             heart_rate: \"int [not null]\" }}, \
+             validate: [\"heart_rate between 20 and 250\", \"ts <= now()\"] }}",
+            unique_name("g")
+        ),
+    );
+    let child = pipeline.spawn(0, "127.0.0.1:0");
+    wait_until("every reading", Duration::from_secs(60), || {
+        let landed: i64 = pipeline
+            .query("SELECT count(*) FROM raw.heartbeats")
+            .parse()
+            .unwrap_or(0);
+        let dead: i64 = pipeline
+            .query("SELECT count(*) FROM raw._ws_dead_letters")
+            .parse()
+            .unwrap_or(0);
+        landed + dead >= events
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let why = || {
+        pipeline.query("SELECT left(error, 40), count(*) FROM raw._ws_dead_letters GROUP BY 1")
+            + "\n"
+            + &pipeline.query("SELECT min(ts), max(ts), now() FROM raw.heartbeats")
+    };
+    assert_eq!(
+        pipeline.query("SELECT count(*) FROM raw._ws_dead_letters"),
+        invalid.to_string(),
+        "{}",
+        why()
+    );
+    assert_eq!(
+        pipeline.query("SELECT count(*) FROM raw.heartbeats"),
+        (events - invalid).to_string()
+    );
+    assert_eq!(
+        pipeline
+            .query("SELECT count(*) FROM raw.heartbeats WHERE heart_rate NOT BETWEEN 20 AND 250"),
+        "0"
+    );
+    stop_cleanly_with_logs(child, &pipeline);
+}

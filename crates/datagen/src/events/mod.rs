@@ -24,6 +24,13 @@ pub enum EventTarget {
         url: String,
         table: String,
     },
+    /// A Kafka topic, created with `partitions` when missing; readings
+    /// keyed by customer.
+    Kafka {
+        brokers: String,
+        topic: String,
+        partitions: i32,
+    },
 }
 
 impl EventTarget {
@@ -42,7 +49,7 @@ impl EventTarget {
                 table: table.to_owned(),
             }),
             None => Err(DatagenError::Invalid(
-                "--to: expected jsonl:PATH or postgres:URL".into(),
+                "--to: expected jsonl:PATH, postgres:URL or kafka".into(),
             )),
         }
     }

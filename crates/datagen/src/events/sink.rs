@@ -1,10 +1,16 @@
-//! Writing readings: one JSON object per line, or batches COPYed into a
-//! PostgreSQL table created on first use.
+//! Writing readings: one JSON object per line (to a file, or as Kafka
+//! records keyed by customer), or batches COPYed into a PostgreSQL table
+//! created on first use.
 
 use std::io::Write;
 
 use bytes::Bytes;
 use futures_util::SinkExt;
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use tokio_postgres::Client;
 use watershed_events::{TableName, redact_urls};
 use watershed_schema::ddl::Dialect;
@@ -24,6 +30,11 @@ pub enum EventSink {
     Postgres {
         client: Client,
         table: String,
+    },
+    Kafka {
+        producer: ThreadedProducer<DefaultProducerContext>,
+        topic: String,
+        brokers: String,
     },
 }
 
@@ -62,6 +73,11 @@ impl EventSink {
                     .map_err(|e| DatagenError::query(format!("creating {table}"), e))?;
                 Ok(EventSink::Postgres { client, table })
             }
+            EventTarget::Kafka {
+                brokers,
+                topic,
+                partitions,
+            } => open_kafka(brokers, topic, *partitions, wait).await,
         }
     }
 
@@ -84,6 +100,38 @@ impl EventSink {
                     })
             }
             EventSink::Postgres { client, table } => copy(client, table, readings).await,
+            EventSink::Kafka {
+                producer,
+                topic,
+                brokers,
+            } => {
+                let mut line = Vec::with_capacity(96);
+                for reading in readings {
+                    line.clear();
+                    json_line(reading, &mut line);
+                    line.pop();
+                    let key = reading.customer_id.map(|c| c.to_string());
+                    let mut record: BaseRecord<'_, str, [u8]> =
+                        BaseRecord::to(topic).payload(&line[..]);
+                    if let Some(key) = &key {
+                        record = record.key(key.as_str());
+                    }
+                    loop {
+                        match producer.send(record) {
+                            Ok(()) => break,
+                            Err((
+                                KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull),
+                                back,
+                            )) => {
+                                record = back;
+                                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                            }
+                            Err((error, _)) => return Err(kafka_error(brokers, topic, error)),
+                        }
+                    }
+                }
+                Ok(())
+            }
         }
     }
 
@@ -95,8 +143,72 @@ impl EventSink {
                 source,
             }),
             EventSink::Postgres { .. } => Ok(()),
+            EventSink::Kafka {
+                producer,
+                topic,
+                brokers,
+            } => producer
+                .flush(std::time::Duration::from_secs(30))
+                .map_err(|e| kafka_error(brokers, topic, e)),
         }
     }
+}
+
+fn kafka_error(brokers: &str, topic: &str, error: KafkaError) -> DatagenError {
+    DatagenError::Invalid(format!(
+        "kafka topic {topic} (brokers {}): {error}",
+        redact_urls(brokers)
+    ))
+}
+
+/// Connects (retrying until `wait` passes) and creates the topic when it
+/// is missing.
+async fn open_kafka(
+    brokers: &str,
+    topic: &str,
+    partitions: i32,
+    wait: std::time::Duration,
+) -> Result<EventSink, DatagenError> {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "20")
+        .set("enable.idempotence", "true")
+        .set("allow.auto.create.topics", "false");
+    let producer: ThreadedProducer<DefaultProducerContext> = config
+        .create()
+        .map_err(|e| kafka_error(brokers, topic, e))?;
+    let admin: AdminClient<DefaultClientContext> = config
+        .create()
+        .map_err(|e| kafka_error(brokers, topic, e))?;
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+        let options =
+            AdminOptions::new().operation_timeout(Some(std::time::Duration::from_secs(10)));
+        let created = match admin.create_topics([&new], &options).await {
+            Ok(results) => results.into_iter().try_for_each(|r| match r {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => Ok(()),
+                Err((_, code)) => Err(KafkaError::AdminOp(code)),
+            }),
+            Err(e) => Err(e),
+        };
+        match created {
+            Ok(()) => break,
+            Err(error) if std::time::Instant::now() >= deadline => {
+                return Err(kafka_error(brokers, topic, error));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "kafka not ready; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        }
+    }
+    Ok(EventSink::Kafka {
+        producer,
+        topic: topic.to_owned(),
+        brokers: brokers.to_owned(),
+    })
 }
 
 /// `{"event_id":1,"customer_id":7,"ts":"…Z","heart_rate":72}`; a missing

@@ -1,6 +1,6 @@
 //! `watershed gen events heartbeat`: the heart-rate model of the
-//! pipeline's generator source, written to a JSON lines file or a
-//! PostgreSQL table at a paced rate.
+//! pipeline's generator source, written to a JSON lines file, a PostgreSQL
+//! table or a Kafka topic at a paced rate.
 
 use anyhow::anyhow;
 use serde_json::json;
@@ -14,7 +14,19 @@ use crate::exit::Failure;
 
 pub(super) async fn heartbeat(args: &GenHeartbeatArgs, global: &GlobalArgs) -> Result<(), Failure> {
     let run = resolve(args)?;
-    let target = EventTarget::parse(&args.to, &args.table).map_err(failure)?;
+    let target = if args.to == "kafka" {
+        let brokers = args
+            .brokers
+            .clone()
+            .ok_or_else(|| Failure::usage(anyhow!("--to kafka needs --brokers host:port")))?;
+        EventTarget::Kafka {
+            brokers,
+            topic: args.topic.clone(),
+            partitions: args.partitions,
+        }
+    } else {
+        EventTarget::parse(&args.to, &args.table).map_err(failure)?
+    };
     let mut sink = EventSink::open(&target, args.wait).await.map_err(failure)?;
     let summary = run.run(&mut sink, super::ctrl_c()).await.map_err(failure)?;
     let rate = (summary.events_per_second * 10.0).round() / 10.0;
