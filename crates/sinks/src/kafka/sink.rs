@@ -31,6 +31,16 @@ use crate::sink::{Sink, SinkError};
 
 type Producer_ = ThreadedProducer<Deliveries>;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TopicKind {
+    /// Change records: the configured partitions.
+    Data,
+    /// Schema changes: one partition.
+    Ordered,
+    /// The checkpoint: one partition, compacted.
+    Compacted,
+}
+
 /// Counts records the brokers refused after they were queued. In a
 /// transaction such a failure also fails the commit; without transactions
 /// it is how `flush` learns that a record was lost.
@@ -163,7 +173,9 @@ impl KafkaSink {
     }
 
     /// Creates `topic` when missing (an existing one is left as it is).
-    async fn ensure_topic(&mut self, topic: &str, compacted: bool) -> Result<(), SinkError> {
+    /// The checkpoint and schema change topics get one partition: their
+    /// records are read in order.
+    async fn ensure_topic(&mut self, topic: &str, kind: TopicKind) -> Result<(), SinkError> {
         if self.topics.contains(topic) {
             return Ok(());
         }
@@ -175,7 +187,11 @@ impl KafkaSink {
             .client_config(self.config.common_settings())
             .create()
             .map_err(self.error("create an admin client"))?;
-        let partitions = if compacted { 1 } else { self.config.partitions };
+        let partitions = match kind {
+            TopicKind::Data => self.config.partitions,
+            TopicKind::Ordered | TopicKind::Compacted => 1,
+        };
+        let compacted = kind == TopicKind::Compacted;
         let mut new = NewTopic::new(
             topic,
             partitions,
@@ -319,7 +335,7 @@ impl KafkaSink {
     /// its original key and value kept, the reason beside them.
     async fn write_dead_letter(&mut self, letter: &DeadLetter) -> Result<(), SinkError> {
         let topic = format!("{}._dead_letters", self.config.topic_prefix);
-        self.ensure_topic(&topic, false).await?;
+        self.ensure_topic(&topic, TopicKind::Data).await?;
         let value = serde_json::json!({
             "pipeline": self.pipeline,
             "topic": letter.origin,
@@ -338,7 +354,7 @@ impl KafkaSink {
         let Some(topic) = self.config.schema_topic() else {
             return Ok(());
         };
-        self.ensure_topic(&topic, false).await?;
+        self.ensure_topic(&topic, TopicKind::Ordered).await?;
         let source = self.source_info();
         let record = history::record(change, &source, &self.options, now_micros());
         let key = serde_json::to_vec(&record.key).unwrap_or_default();
@@ -440,7 +456,8 @@ impl Sink for KafkaSink {
         self.producer = Some(producer);
 
         let checkpoint_topic = self.config.checkpoint_topic(&self.pipeline);
-        self.ensure_topic(&checkpoint_topic, true).await?;
+        self.ensure_topic(&checkpoint_topic, TopicKind::Compacted)
+            .await?;
         let reader = self.client_config(self.config.common_settings());
         let pipeline = self.pipeline.clone();
         let topic = checkpoint_topic.clone();
@@ -481,7 +498,7 @@ impl Sink for KafkaSink {
                 }
                 Event::Change(change) => {
                     let topic = self.config.topic_for(&change.table.name);
-                    self.ensure_topic(&topic, false).await?;
+                    self.ensure_topic(&topic, TopicKind::Data).await?;
                     let source = self.source_info();
                     let records = self.encoder.encode(change, &source, now_micros());
                     for record in &records {
