@@ -70,7 +70,7 @@ impl Value {
         let inline = std::mem::size_of::<Value>();
         inline
             + match self {
-                Value::Decimal(d) => HEAP_OVERHEAD + d.0.len(),
+                Value::Decimal(d) => d.heap_bytes(),
                 Value::Text(s) | Value::Enum(s) | Value::Json(s) => HEAP_OVERHEAD + s.len(),
                 Value::Bytes(b) => HEAP_OVERHEAD + b.len(),
                 Value::Set(labels) => labels.iter().map(|l| l.len() + HEAP_OVERHEAD).sum(),
@@ -92,31 +92,77 @@ pub(crate) const HEAP_OVERHEAD: usize = 32;
 
 /// An exact decimal number, kept as its canonical text (`-12.50`), so that
 /// precision 65 survives and nothing passes through binary floating point.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// Short texts (the common `decimal(10,2)`) are stored inline: a snapshot
+/// makes one per row, and a heap allocation each cost more than the rest
+/// of the conversion.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Decimal(Arc<str>);
+pub struct Decimal(Repr);
+
+/// Bytes of text a [`Decimal`] holds without allocating; with its length
+/// byte and tag it stays within the size of the largest [`Value`] variant.
+const INLINE: usize = 22;
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Shared(Arc<str>),
+}
 
 impl Decimal {
     /// Accepts `[+-]digits[.digits]` (also `.5` and `5.`), and PostgreSQL's
     /// `NaN`, `Infinity` and `-Infinity`.
     pub fn parse(text: &str) -> Result<Self, DecimalError> {
-        if matches!(text, "NaN" | "Infinity" | "-Infinity") {
-            return Ok(Self(Arc::from(text)));
-        }
-        let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
-        let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if int.len() + frac.len() == 0 || !digits(int) || !digits(frac) {
-            return Err(DecimalError(text.to_owned()));
-        }
-        let sign = if text.starts_with('-') { "-" } else { "" };
-        let int = if int.is_empty() { "0" } else { int };
-        let canonical = if frac.is_empty() {
-            format!("{sign}{int}")
-        } else {
-            format!("{sign}{int}.{frac}")
+        Self::parse_ascii(text.as_bytes())
+    }
+
+    /// [`Decimal::parse`] of text as bytes, the way drivers return it:
+    /// valid decimal text is ASCII, so no separate UTF-8 check is needed.
+    pub fn parse_ascii(text: &[u8]) -> Result<Self, DecimalError> {
+        let error = || DecimalError(String::from_utf8_lossy(text).into_owned());
+        let (sign, unsigned) = match text.split_first() {
+            Some((b'-', rest)) => ("-", rest),
+            Some((b'+', rest)) => ("", rest),
+            _ => ("", text),
         };
-        Ok(Self(Arc::from(canonical)))
+        // One pass: digits with at most one point.
+        let mut point = None;
+        let mut valid = unsigned.len() > 1 || unsigned.first().is_some_and(u8::is_ascii_digit);
+        for (i, &b) in unsigned.iter().enumerate() {
+            match b {
+                b'0'..=b'9' => {}
+                b'.' if point.is_none() => point = Some(i),
+                _ => valid = false,
+            }
+        }
+        let (int, frac) = match point {
+            Some(point) => (&unsigned[..point], Some(&unsigned[point + 1..])),
+            None => (unsigned, None),
+        };
+        let frac_digits = frac.unwrap_or_default();
+        let special = matches!(text, b"NaN" | b"Infinity" | b"-Infinity");
+        if !valid && !special {
+            return Err(error());
+        }
+        // Already canonical (what servers send): kept as it is.
+        let canonical =
+            special || (text[0] != b'+' && !int.is_empty() && frac.is_none_or(|f| !f.is_empty()));
+        if canonical {
+            if let Some(inline) = Self::inline(text) {
+                return Ok(inline);
+            }
+            let text = std::str::from_utf8(text).map_err(|_| error())?;
+            return Ok(Self(Repr::Shared(Arc::from(text))));
+        }
+        let mut canonical = Vec::with_capacity(text.len() + 1);
+        canonical.extend_from_slice(sign.as_bytes());
+        canonical.extend_from_slice(if int.is_empty() { b"0" } else { int });
+        if !frac_digits.is_empty() {
+            canonical.push(b'.');
+            canonical.extend_from_slice(frac_digits);
+        }
+        let canonical = String::from_utf8(canonical).map_err(|_| error())?;
+        Ok(Self::canonical(&canonical))
     }
 
     /// Builds `units / 10^scale` exactly, e.g. `from_scaled(-1250, 2)` is `-12.50`.
@@ -132,17 +178,87 @@ impl Decimal {
         } else {
             format!("{sign}0.{digits:0>scale$}")
         };
-        Self(Arc::from(text))
+        Self::canonical(&text)
+    }
+
+    /// Wraps text already in canonical form.
+    fn canonical(text: &str) -> Self {
+        Self::inline(text.as_bytes()).unwrap_or_else(|| Self(Repr::Shared(Arc::from(text))))
+    }
+
+    /// Canonical ASCII text short enough to keep inline.
+    fn inline(text: &[u8]) -> Option<Self> {
+        let mut bytes = [0; INLINE];
+        bytes.get_mut(..text.len())?.copy_from_slice(text);
+        Some(Self(Repr::Inline {
+            len: text.len() as u8,
+            bytes,
+        }))
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            // Only ever filled with ASCII, so this never falls back.
+            Repr::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Repr::Shared(text) => text,
+        }
+    }
+
+    /// The canonical text's bytes (ASCII), without the UTF-8 check that
+    /// [`Decimal::as_str`] makes of inline text: for encoders.
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Shared(text) => text.as_bytes(),
+        }
+    }
+
+    /// Heap bytes behind the value, for [`Value::approx_bytes`].
+    fn heap_bytes(&self) -> usize {
+        match &self.0 {
+            Repr::Inline { .. } => 0,
+            Repr::Shared(text) => HEAP_OVERHEAD + text.len(),
+        }
+    }
+}
+
+impl PartialEq for Decimal {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Decimal {}
+
+impl PartialOrd for Decimal {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Decimal {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for Decimal {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Decimal").field(&self.as_str()).finish()
     }
 }
 
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -155,7 +271,7 @@ impl TryFrom<String> for Decimal {
 
 impl From<Decimal> for String {
     fn from(decimal: Decimal) -> Self {
-        decimal.0.to_string()
+        decimal.as_str().to_owned()
     }
 }
 
@@ -171,6 +287,10 @@ mod tests {
         assert!(Decimal::parse("1e5").is_err());
         assert!(Decimal::parse("").is_err());
         assert!(Decimal::parse("1.2.3").is_err());
+        assert!(Decimal::parse(".").is_err());
+        assert!(Decimal::parse("-").is_err());
+        assert!(Decimal::parse("-.").is_err());
+        assert!(Decimal::parse("1-2").is_err());
     }
 
     #[test]
@@ -178,6 +298,29 @@ mod tests {
         assert_eq!(Decimal::from_scaled(-1250, 2).as_str(), "-12.50");
         assert_eq!(Decimal::from_scaled(7, 3).as_str(), "0.007");
         assert_eq!(Decimal::from_scaled(42, 0).as_str(), "42");
+    }
+
+    #[test]
+    fn short_and_long_decimals_read_the_same() {
+        let long = format!("-{}.{}", "1".repeat(30), "2".repeat(10));
+        for text in ["0", "-12.50", "1234567890123456789012", &long] {
+            let decimal = Decimal::parse(text).unwrap();
+            assert_eq!(decimal.as_str(), text);
+            assert_eq!(decimal, Decimal::parse(text).unwrap());
+            assert_eq!(format!("{decimal:?}"), format!("Decimal({text:?})"));
+        }
+        assert_eq!(Decimal::parse("5.").unwrap().as_str(), "5");
+        assert_eq!(Decimal::parse("-.5").unwrap().as_str(), "-0.5");
+        assert_eq!(Decimal::parse("+12.5").unwrap().as_str(), "12.5");
+        assert_eq!(Decimal::parse("NaN").unwrap().as_str(), "NaN");
+        assert_eq!(
+            Decimal::parse_ascii(b"1.2\xff"),
+            Err(DecimalError("1.2\u{fffd}".into()))
+        );
+        assert!(
+            std::mem::size_of::<Value>() <= 32,
+            "a decimal must not grow values"
+        );
     }
 
     #[test]

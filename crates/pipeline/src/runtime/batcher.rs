@@ -55,26 +55,29 @@ impl Batcher {
             return;
         }
         self.first_at.get_or_insert_with(Instant::now);
-        self.pending.reserve(events.len());
-        for event in events.by_ref() {
-            let ends_transaction = matches!(event, Event::Commit(_));
+        // Counted in place first, then moved in one go: events are large
+        // (a commit carries its position inline), and moving each one
+        // through a local cost a copy per row.
+        let mut taken = 0;
+        for event in events.as_slice() {
+            taken += 1;
             self.bytes += bytes_each;
-            match &event {
+            match event {
                 Event::Change(change) => {
                     self.rows += 1;
                     let bounds = self.bounds_of(&change.table);
                     self.tighten(bounds);
                 }
                 Event::Commit(commit) => {
-                    self.committable = Some((self.pending.len() + 1, commit.position.clone()));
+                    self.committable = Some((self.pending.len() + taken, commit.position.clone()));
+                    if self.is_full() {
+                        break;
+                    }
                 }
                 Event::Begin(_) | Event::Schema(_) | Event::DeadLetter(_) => {}
             }
-            self.pending.push(event);
-            if ends_transaction && self.is_full() {
-                return;
-            }
         }
+        self.pending.extend(events.by_ref().take(taken));
     }
 
     /// A row or byte bound is reached.
@@ -101,7 +104,8 @@ impl Batcher {
     /// Takes every complete transaction, with the position they reach.
     pub fn take_committable(&mut self) -> Option<(Vec<Event>, Position)> {
         let (end, position) = self.committable.take()?;
-        let rest = self.pending.split_off(end);
+        let mut rest = self.fresh_pending();
+        rest.extend(self.pending.drain(end..));
         let done = std::mem::replace(&mut self.pending, rest);
         self.recount();
         Some((done, position))
@@ -109,9 +113,17 @@ impl Batcher {
 
     /// Takes the start of an unfinished transaction, to stage in the sink.
     pub fn take_partial(&mut self) -> Vec<Event> {
-        let partial = std::mem::take(&mut self.pending);
+        let rest = self.fresh_pending();
+        let partial = std::mem::replace(&mut self.pending, rest);
         self.recount();
         partial
+    }
+
+    /// An empty buffer for the next batch, as large as the last one grew:
+    /// grown chunk by chunk instead, it copied every pending event again
+    /// at each doubling.
+    fn fresh_pending(&self) -> Vec<Event> {
+        Vec::with_capacity(self.pending.capacity())
     }
 
     fn recount(&mut self) {

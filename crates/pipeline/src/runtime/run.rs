@@ -396,12 +396,17 @@ fn count_snapshot_rows(events: &[Event], metrics: &Metrics) {
         return;
     }
     let mut pending: HashMap<String, u64> = HashMap::new();
+    // Rows of one table come in runs: its name is rendered once per run,
+    // not once per row.
+    let mut run: Option<(&Arc<watershed_events::TableSchema>, u64)> = None;
     for event in events {
         match event {
-            Event::Change(change) => {
-                *pending.entry(change.table.name.to_string()).or_default() += 1;
-            }
+            Event::Change(change) => match &mut run {
+                Some((table, rows)) if Arc::ptr_eq(table, &change.table) => *rows += 1,
+                _ => end_run(run.replace((&change.table, 1)), &mut pending),
+            },
             Event::Commit(commit) => {
+                end_run(run.take(), &mut pending);
                 if let Position::MysqlSnapshot(progress) = &commit.position {
                     for (table, rows) in pending.drain() {
                         metrics.snapshot_progress(&table, rows, progress.tables_done.len());
@@ -411,6 +416,16 @@ fn count_snapshot_rows(events: &[Event], metrics: &Metrics) {
             }
             Event::Begin(_) | Event::Schema(_) | Event::DeadLetter(_) => {}
         }
+    }
+}
+
+/// Adds a run of one table's rows to the per-table counts.
+fn end_run(
+    run: Option<(&Arc<watershed_events::TableSchema>, u64)>,
+    pending: &mut HashMap<String, u64>,
+) {
+    if let Some((table, rows)) = run {
+        *pending.entry(table.name.to_string()).or_default() += rows;
     }
 }
 
