@@ -14,6 +14,9 @@ use watershed_events::{Event, Position, TableName, TableSchema};
 
 use crate::config::{BatchSettings, PipelineConfig};
 
+/// How many times `max_rows` a batch of initial-snapshot rows may hold.
+pub const SNAPSHOT_ROWS_FACTOR: usize = 4;
+
 pub struct Batcher {
     config: Arc<PipelineConfig>,
     pending: Vec<Event>,
@@ -80,10 +83,20 @@ impl Batcher {
         self.pending.extend(events.by_ref().take(taken));
     }
 
-    /// A row or byte bound is reached.
+    /// A row or byte bound is reached. Batches of an initial snapshot may
+    /// hold [`SNAPSHOT_ROWS_FACTOR`] times the rows: they are all inserts
+    /// that nobody waits for, each batch's fixed cost (COPY start,
+    /// checkpoint, commit and its fsync) weighs on small ones, and the
+    /// byte bound still keeps memory flat.
     pub fn is_full(&self) -> bool {
         let limits = self.limits();
-        self.rows >= limits.max_rows || self.bytes >= limits.max_bytes
+        let snapshot = matches!(self.committable, Some((_, Position::MysqlSnapshot(_))));
+        let max_rows = if snapshot {
+            limits.max_rows.saturating_mul(SNAPSHOT_ROWS_FACTOR)
+        } else {
+            limits.max_rows
+        };
+        self.rows >= max_rows || self.bytes >= limits.max_bytes
     }
 
     fn limits(&self) -> BatchSettings {
@@ -166,5 +179,72 @@ impl Batcher {
             .or_insert_with(|| config.batch_for(&table.name));
         self.last_table = Some((table.clone(), bounds));
         bounds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Environment, load_str};
+    use watershed_events::{
+        Change, Column, LogicalType, MysqlBinlogPosition, MysqlSnapshotProgress, Timestamp,
+        TxBegin, TxCommit, Value,
+    };
+
+    fn batcher() -> Batcher {
+        let text = "name: t\n\
+                    source: { kind: generator, stream: heartbeat }\n\
+                    sink: { kind: jsonl, path: out.jsonl }\n\
+                    defaults: { batch: { max_rows: 10 } }\n";
+        let config = load_str(text, std::path::Path::new("."), Environment::empty()).unwrap();
+        Batcher::new(Arc::new(config))
+    }
+
+    /// One transaction of `rows` inserts, committing at `position`.
+    fn transaction(rows: usize, position: Position) -> Vec<Event> {
+        let table = Arc::new(TableSchema {
+            name: TableName::parse("s.t"),
+            columns: vec![Column::new("id", LogicalType::Int64, false)],
+            primary_key: vec!["id".into()],
+            indexes: vec![],
+            version: 1,
+            foreign_keys: vec![],
+            comment: None,
+        });
+        let mut events = vec![Event::Begin(TxBegin { commit_time: None })];
+        events.extend(
+            (0..rows)
+                .map(|i| Event::Change(Change::insert(table.clone(), vec![Value::Int(i as i64)]))),
+        );
+        events.push(Event::Commit(TxCommit {
+            position,
+            commit_time: Timestamp::from_micros(0),
+        }));
+        events
+    }
+
+    #[test]
+    fn snapshot_batches_hold_more_rows_than_streaming_ones() {
+        let binlog = MysqlBinlogPosition::default();
+        let snapshot = Position::MysqlSnapshot(MysqlSnapshotProgress {
+            handover: binlog.clone(),
+            tables_done: vec![],
+            copying: Default::default(),
+        });
+        let mut copying = batcher();
+        copying.push_until_full(&mut transaction(15, snapshot).into_iter(), 10);
+        assert!(!copying.is_full(), "15 snapshot rows fit 4 × max_rows 10");
+        copying.push_until_full(
+            &mut transaction(30, copying.committable.clone().unwrap().1).into_iter(),
+            10,
+        );
+        assert!(copying.is_full(), "45 do not");
+
+        let mut streaming = batcher();
+        streaming.push_until_full(
+            &mut transaction(15, Position::MysqlFile(binlog)).into_iter(),
+            10,
+        );
+        assert!(streaming.is_full(), "15 streamed rows exceed max_rows 10");
     }
 }
