@@ -124,6 +124,16 @@ pub struct KafkaSource {
     json: HashMap<String, JsonDecoder>,
     /// JSON topics whose table was announced since the last open.
     announced: HashSet<String>,
+    /// Partitions sought to an offset not yet reached: the offset, how far
+    /// back the next seek goes, and whether records below it were seen
+    /// (see [`KafkaSource::after_seek`]).
+    sought: HashMap<String, (i64, i64, bool)>,
+}
+
+/// What to do with a record that arrives after its partition was sought.
+enum AfterSeek {
+    Take,
+    Drop,
 }
 
 impl KafkaSource {
@@ -142,6 +152,7 @@ impl KafkaSource {
             debezium: DebeziumDecoder::default(),
             json: HashMap::new(),
             announced: HashSet::new(),
+            sought: HashMap::new(),
         }
     }
 
@@ -208,11 +219,13 @@ impl KafkaSource {
             .map(|o| o.clone())
             .unwrap_or_default();
         self.next.clear();
+        self.sought.clear();
         for element in assignment.elements() {
             let key = partition_key(element.topic(), element.partition());
             let offset = match stored.get(&key) {
                 Some(n) => {
-                    self.next.insert(key, *n);
+                    self.next.insert(key.clone(), *n);
+                    self.sought.insert(key, (*n, 1024, false));
                     Offset::Offset(*n)
                 }
                 None if self.config.start == Start::Latest => Offset::End,
@@ -224,6 +237,53 @@ impl KafkaSource {
             tracing::debug!(partition = %partition_key(element.topic(), element.partition()), ?offset, "sought");
         }
         Ok(())
+    }
+
+    /// The first record taken from a partition after a seek to offset X
+    /// must be X, or lie past X only where the log has a gap (a
+    /// transaction marker, compaction). A broker may answer a fetch at X
+    /// with a later batch (tansu does, when X is inside a batch); taking
+    /// that record would make the records from X on look applied. So a
+    /// record past X, before any record below X was seen, seeks back
+    /// further (doubling, five times at most) and records below X are
+    /// dropped until the stream has covered X. A broker that never returns
+    /// X stops the pipeline rather than skip.
+    fn after_seek(
+        &mut self,
+        consumer: &StreamConsumer<GroupContext>,
+        key: &str,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> Result<AfterSeek, SourceError> {
+        let Some(&(target, back, covered)) = self.sought.get(key) else {
+            return Ok(AfterSeek::Take);
+        };
+        if offset < target {
+            self.sought.insert(key.to_owned(), (target, back, true));
+            return Ok(AfterSeek::Drop);
+        }
+        if offset == target || covered || target == 0 {
+            self.sought.remove(key);
+            return Ok(AfterSeek::Take);
+        }
+        if back > 1 << 20 {
+            return Err(SourceError::Transient {
+                context: format!("kafka {key}"),
+                message: format!(
+                    "the broker returned offset {offset} for a fetch at {target}, also when asked \
+                     from earlier offsets; stopping rather than skipping records"
+                ),
+            });
+        }
+        let from = (target - back).max(0);
+        tracing::info!(partition = %key, expected = target, got = offset, from, "record past the sought offset; seeking back");
+        consumer
+            .seek(topic, partition, Offset::Offset(from), SEEK_TIMEOUT)
+            .map_err(|e| self.error(&format!("seek {topic}"), e))?;
+        self.sought
+            .insert(key.to_owned(), (target, back * 4, from == 0));
+        Ok(AfterSeek::Drop)
     }
 
     /// One record into events; `Err` is the reason it cannot be applied.
@@ -334,11 +394,12 @@ impl Source for KafkaSource {
                 Ok(Ok(message)) => message,
             };
             let key = partition_key(message.topic(), message.partition());
-            if self
-                .next
-                .get(&key)
-                .is_some_and(|next| message.offset() < *next)
-            {
+            let (topic, partition, offset) =
+                (message.topic(), message.partition(), message.offset());
+            if let AfterSeek::Drop = self.after_seek(&consumer, &key, topic, partition, offset)? {
+                continue;
+            }
+            if self.next.get(&key).is_some_and(|next| offset < *next) {
                 // Fetched before a seek took effect: already applied.
                 continue;
             }

@@ -1,0 +1,438 @@
+//! Kafka benchmarks with throwaway servers (MariaDB, PostgreSQL, and a
+//! tansu broker from the testkit), each against the broker's own ceiling
+//! measured in the same run.
+//!
+//! * mysql-to-kafka: the `orders` workload of the MySQL benchmark (70 %
+//!   inserts, 20 % updates, 10 % deletes) streamed from the binlog into
+//!   Debezium records; against rdkafka producing the same number of
+//!   records of the same size with no processing. tansu has no
+//!   transactions, so the sink runs with `exactly_once: false` (acks=all,
+//!   idempotent producer).
+//! * kafka-to-postgres: Debezium insert records (with schemas) of `orders`
+//!   on 6 partitions applied to PostgreSQL by one process, then by two;
+//!   against an rdkafka consumer reading the same records with no
+//!   processing.
+//!
+//! `cargo bench -p watershed --bench kafka [mysql-to-kafka|kafka-to-postgres]`;
+//! changes/records: `WATERSHED_BENCH_ROWS` (default 1,000,000).
+
+#[allow(dead_code)]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use support::shell;
+use watershed_events::{
+    Change, Column, Decimal, LogicalType, TableName, TableSchema, Timestamp, Value,
+};
+use watershed_sinks::kafka::{Encoder, EnvelopeOptions, SnapshotMarker, SourceInfo};
+use watershed_testkit::{Kafka, MariaDb, Postgres, unique_name};
+
+fn main() {
+    let which: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let rows: u64 = std::env::var("WATERSHED_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let wants = |name: &str| which.is_empty() || which.iter().any(|w| w == name);
+    let kafka = Kafka::start().expect("start tansu");
+    if wants("mysql-to-kafka") {
+        let maria = MariaDb::start().expect("start MariaDB");
+        mysql_to_kafka(&maria, &kafka, rows);
+    }
+    if wants("kafka-to-postgres") {
+        let pg = Postgres::start().expect("start PostgreSQL");
+        kafka_to_postgres(&pg, &kafka, rows);
+    }
+}
+
+const ORDERS: &str = "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL,
+    amount DECIMAL(10,2) NOT NULL, status VARCHAR(20) NOT NULL,
+    created_at DATETIME(6) NOT NULL, note VARCHAR(255))";
+
+fn insert_orders(from: u64, to: u64) -> String {
+    format!(
+        "INSERT INTO orders SELECT seq, seq % 10000, (seq % 100000) / 100,
+           ELT(1 + seq % 4, 'new', 'paid', 'shipped', 'cancelled'),
+           TIMESTAMP('2024-01-01') + INTERVAL seq SECOND, IF(seq % 3 = 0, NULL, CONCAT('note ', seq))
+         FROM seq_{from}_to_{to}"
+    )
+}
+
+fn pipeline_file(dir: &tempfile::TempDir, text: &str) -> PathBuf {
+    let file = dir.path().join(format!("{}.yaml", unique_name("p")));
+    std::fs::write(&file, text).expect("write pipeline");
+    file
+}
+
+fn watershed(file: &Path) -> Command {
+    watershed_on(file, "127.0.0.1:0")
+}
+
+fn watershed_on(file: &Path, listen: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_watershed"));
+    command
+        .args([
+            "run",
+            "-c",
+            file.to_str().expect("path"),
+            "--json",
+            "--listen",
+            listen,
+        ])
+        .env(
+            "WATERSHED_LOG",
+            std::env::var("WATERSHED_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    command
+}
+
+fn stop(child: Child) -> f64 {
+    shell(&format!("kill -TERM {}", child.id()));
+    let output = child.wait_with_output().expect("wait");
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    summary["peak_rss_bytes"].as_f64().unwrap_or(0.0) / 1e6
+}
+
+fn client(brokers: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", brokers);
+    config
+}
+
+fn create_topic(brokers: &str, topic: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = client(brokers).create().expect("admin");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    for result in runtime
+        .block_on(admin.create_topics([&new], &AdminOptions::new()))
+        .expect("create topic")
+    {
+        result.expect("create topic");
+    }
+}
+
+fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").to_string()
+}
+
+/// `rows_committed` of a running pipeline's `/api/status`.
+fn committed_rows(addr: &str) -> u64 {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return 0;
+    };
+    let _ = write!(stream, "GET /api/status HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["rows_committed"].as_u64())
+        .unwrap_or(0)
+}
+
+/// rdkafka producing `count` records of `size` bytes with the sink's
+/// settings and nothing else: the broker's ceiling.
+fn produce_ceiling(brokers: &str, partitions: i32, count: u64, size: usize) -> Duration {
+    let topic = unique_name("ceiling");
+    create_topic(brokers, &topic, partitions);
+    let producer: ThreadedProducer<DefaultProducerContext> = client(brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("compression.type", "lz4")
+        .set("linger.ms", "20")
+        .set("batch.size", "1048576")
+        .set("queue.buffering.max.kbytes", "65536")
+        .create()
+        .expect("producer");
+    let payload = vec![b'x'; size];
+    let started = Instant::now();
+    for i in 0..count {
+        let key = i.to_string();
+        let mut record: BaseRecord<'_, str, [u8]> = BaseRecord::to(&topic)
+            .key(key.as_str())
+            .payload(&payload[..]);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(600)).expect("flush");
+    started.elapsed()
+}
+
+fn mysql_to_kafka(maria: &MariaDb, kafka: &Kafka, rows: u64) {
+    let brokers = kafka.brokers();
+    let shop = maria.create_database("shop").expect("db");
+    maria.sql(&format!("USE {shop}; {ORDERS}")).expect("table");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prefix = unique_name("bench");
+    let pipeline = |snapshot: &str| {
+        format!(
+            "name: {prefix}\n\
+             source: {{ kind: mysql, url: \"{}\", server_id: 9201, tables: [\"{shop}.*\"], snapshot: {snapshot} }}\n\
+             sink: {{ kind: kafka, brokers: \"{brokers}\", topic_prefix: {prefix}, partitions: 6, \
+             schemas: false, exactly_once: false }}\n",
+            maria.url("")
+        )
+    };
+    // An empty snapshot records the starting position in the checkpoint topic.
+    let only = pipeline_file(&dir, &pipeline("only"));
+    let status = watershed(&only).status().expect("run");
+    assert!(status.success(), "snapshot: only failed");
+
+    let inserts = rows * 7 / 10;
+    let updates = rows * 2 / 10;
+    let deletes = rows - inserts - updates;
+    let chunk = 10_000;
+    let mut sql = format!("USE {shop};");
+    for from in (1..=inserts).step_by(chunk as usize) {
+        sql += &format!("{};", insert_orders(from, (from + chunk - 1).min(inserts)));
+    }
+    for from in (1..=updates).step_by(chunk as usize) {
+        let to = (from + chunk - 1).min(updates);
+        sql += &format!(
+            "UPDATE orders SET status = 'paid', amount = amount + 1 WHERE id BETWEEN {from} AND {to};"
+        );
+    }
+    for from in (inserts - deletes + 1..=inserts).step_by(chunk as usize) {
+        let to = (from + chunk - 1).min(inserts);
+        sql += &format!("DELETE FROM orders WHERE id BETWEEN {from} AND {to};");
+    }
+    maria.sql(&sql).expect("write the changes");
+    // Each delete is followed by its tombstone.
+    let expected = (rows + deletes) as i64;
+
+    let topic = format!("{prefix}.{shop}.orders");
+    let file = pipeline_file(&dir, &pipeline("initial"));
+    let addr = free_addr();
+    let started = Instant::now();
+    let child = watershed_on(&file, &addr).spawn().expect("spawn");
+    // Committed rows: every change delivered, with the position after it.
+    while committed_rows(&addr) < rows {
+        assert!(
+            started.elapsed() < Duration::from_secs(900),
+            "timed out at {} rows",
+            committed_rows(&addr)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let elapsed = started.elapsed();
+    let rss = stop(child);
+    let bytes = topic_bytes_estimate(&brokers, &topic);
+    let ceiling = produce_ceiling(&brokers, 6, expected as u64, bytes);
+    let rate = rows as f64 / elapsed.as_secs_f64();
+    let ceiling_rate = rows as f64 / ceiling.as_secs_f64();
+    println!(
+        "mysql-to-kafka: {rate:.0} changes/s produced ({expected} records, ~{bytes} bytes each); \
+         rdkafka alone {ceiling_rate:.0}/s; ratio {:.2}; peak RSS {rss:.1} MB",
+        rate / ceiling_rate
+    );
+}
+
+/// The average value size of the first records of `topic`.
+fn topic_bytes_estimate(brokers: &str, topic: &str) -> usize {
+    use rdkafka::message::Message;
+    let consumer: BaseConsumer = client(brokers)
+        .set("group.id", unique_name("size"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let (mut total, mut n) = (0usize, 0usize);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while n < 1000 && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            total += m.payload().map_or(0, <[u8]>::len);
+            n += 1;
+        }
+    }
+    total / n.max(1)
+}
+
+fn orders_table() -> Arc<TableSchema> {
+    let varchar = |n| LogicalType::Varchar {
+        length: Some(n),
+        charset: None,
+    };
+    Arc::new(TableSchema {
+        name: TableName::parse("shop.orders"),
+        columns: vec![
+            Column::new("id", LogicalType::Int64, false),
+            Column::new("customer_id", LogicalType::Int32, false),
+            Column::new(
+                "amount",
+                LogicalType::Decimal {
+                    precision: Some(10),
+                    scale: Some(2),
+                },
+                false,
+            ),
+            Column::new("status", varchar(20), false),
+            Column::new("created_at", LogicalType::DateTime { fsp: 6 }, false),
+            Column::new("note", varchar(255), true),
+        ],
+        primary_key: vec!["id".into()],
+        indexes: vec![],
+        version: 1,
+        foreign_keys: Vec::new(),
+        comment: None,
+    })
+}
+
+fn kafka_to_postgres(pg: &Postgres, kafka: &Kafka, rows: u64) {
+    let brokers = kafka.brokers();
+    let topic = unique_name("dbz");
+    create_topic(&brokers, &topic, 6);
+    // Debezium insert records of `orders`, with schemas.
+    let table = orders_table();
+    let options = EnvelopeOptions {
+        topic_prefix: "shop".into(),
+        schemas: true,
+        tombstones: true,
+        encoding: Default::default(),
+    };
+    let mut encoder = Encoder::new(options);
+    let source = SourceInfo {
+        server_id: 1,
+        ts_ms: 1_700_000_000_000,
+        snapshot: SnapshotMarker::No,
+        gtid: None,
+        file: "mysql-bin.000001".into(),
+        pos: 4,
+        row: 0,
+    };
+    let producer: ThreadedProducer<DefaultProducerContext> = client(&brokers)
+        .set("linger.ms", "20")
+        .set("compression.type", "lz4")
+        .set("batch.size", "1048576")
+        .create()
+        .expect("producer");
+    let mut size = 0;
+    for id in 1..=rows as i64 {
+        let row = vec![
+            Value::Int(id),
+            Value::Int(id % 10_000),
+            Value::Decimal(Decimal::from_scaled(i128::from(id % 100_000), 2)),
+            Value::text(["new", "paid", "shipped", "cancelled"][(id % 4) as usize]),
+            Value::DateTime(
+                Timestamp::from_micros(1_704_067_200_000_000 + id * 1_000_000).to_datetime(),
+            ),
+            if id % 3 == 0 {
+                Value::Null
+            } else {
+                Value::text(&format!("note {id}"))
+            },
+        ];
+        let change = Change::insert(table.clone(), row);
+        for record in encoder.encode(&change, &source, 0) {
+            let value = record.value.expect("value");
+            size = value.len();
+            let mut out: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&topic).payload(&value[..]);
+            if let Some(key) = &record.key {
+                out = out.key(&key[..]);
+            }
+            loop {
+                match producer.send(out) {
+                    Ok(()) => break,
+                    Err((_, back)) => {
+                        out = back;
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(900)).expect("flush");
+
+    // The ceiling: a consumer reading every record, doing nothing else.
+    let reader: BaseConsumer = client(&brokers)
+        .set("group.id", unique_name("ceiling"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    reader.subscribe(&[&topic]).expect("subscribe");
+    let started = Instant::now();
+    let mut read = 0u64;
+    while read < rows {
+        if let Some(Ok(_)) = reader.poll(Duration::from_millis(100)) {
+            read += 1;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(900),
+            "ceiling timed out"
+        );
+    }
+    let ceiling_rate = rows as f64 / started.elapsed().as_secs_f64();
+
+    for processes in [1, 2] {
+        let dwh = pg.create_database("dwh").expect("db");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = pipeline_file(
+            &dir,
+            &format!(
+                "name: bench\n\
+                 source: {{ kind: kafka, brokers: \"{brokers}\", group: {}, topics: [\"{topic}\"] }}\n\
+                 sink: {{ kind: postgres, url: \"{}\", schema: raw }}\n",
+                unique_name("g"),
+                pg.url(&dwh)
+            ),
+        );
+        let started = Instant::now();
+        let children: Vec<Child> = (0..processes)
+            .map(|_| watershed(&file).spawn().expect("spawn"))
+            .collect();
+        loop {
+            let count: u64 = pg
+                .sql(&dwh, "SELECT count(*) FROM raw.orders")
+                .ok()
+                .and_then(|o| o.trim().parse().ok())
+                .unwrap_or(0);
+            if count >= rows {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(900),
+                "timed out at {count}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let elapsed = started.elapsed();
+        let rss: Vec<String> = children
+            .into_iter()
+            .map(|c| format!("{:.1} MB", stop(c)))
+            .collect();
+        let rate = rows as f64 / elapsed.as_secs_f64();
+        println!(
+            "kafka-to-postgres, {processes} process(es): {rate:.0} records/s applied \
+             ({rows} records of ~{size} bytes, 6 partitions); rdkafka consumer alone \
+             {ceiling_rate:.0}/s; ratio {:.2}; peak RSS {}",
+            rate / ceiling_rate,
+            rss.join(", ")
+        );
+    }
+}
