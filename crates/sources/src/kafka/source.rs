@@ -172,6 +172,9 @@ impl KafkaSource {
             return Ok(consumer.clone());
         }
         let mut client = ClientConfig::new();
+        // Prefetch: librdkafka's default (64 MiB) would come on top of the
+        // pipeline's own bounded buffers.
+        client.set("queued.max.messages.kbytes", "16384");
         for (key, value) in &self.config.properties {
             client.set(key, value);
         }
