@@ -7,6 +7,7 @@
 //! `cargo bench -p watershed --bench e2e` (rows: `WATERSHED_BENCH_ROWS`,
 //! default 1,000,000).
 
+#[allow(dead_code)] // shares the orders helpers with the database benchmarks
 mod support;
 
 use std::path::Path;

@@ -29,7 +29,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use support::shell;
+use support::{ORDERS, insert_orders, shell};
 use watershed_events::{
     Change, Column, Decimal, LogicalType, TableName, TableSchema, Timestamp, Value,
 };
@@ -55,19 +55,6 @@ fn main() {
         let pg = Postgres::start().expect("start PostgreSQL");
         kafka_to_postgres(&pg, &kafka, rows);
     }
-}
-
-const ORDERS: &str = "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL,
-    amount DECIMAL(10,2) NOT NULL, status VARCHAR(20) NOT NULL,
-    created_at DATETIME(6) NOT NULL, note VARCHAR(255))";
-
-fn insert_orders(from: u64, to: u64) -> String {
-    format!(
-        "INSERT INTO orders SELECT seq, seq % 10000, (seq % 100000) / 100,
-           ELT(1 + seq % 4, 'new', 'paid', 'shipped', 'cancelled'),
-           TIMESTAMP('2024-01-01') + INTERVAL seq SECOND, IF(seq % 3 = 0, NULL, CONCAT('note ', seq))
-         FROM seq_{from}_to_{to}"
-    )
 }
 
 fn pipeline_file(dir: &tempfile::TempDir, text: &str) -> PathBuf {

@@ -18,3 +18,18 @@ pub fn time(work: impl FnOnce()) -> Duration {
     work();
     started.elapsed()
 }
+
+/// The benchmarks' `orders` table in MariaDB.
+pub const ORDERS: &str = "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL,
+    amount DECIMAL(10,2) NOT NULL, status VARCHAR(20) NOT NULL,
+    created_at DATETIME(6) NOT NULL, note VARCHAR(255))";
+
+/// Rows `from..=to` of `orders`, generated inside MariaDB.
+pub fn insert_orders(from: u64, to: u64) -> String {
+    format!(
+        "INSERT INTO orders SELECT seq, seq % 10000, (seq % 100000) / 100,
+           ELT(1 + seq % 4, 'new', 'paid', 'shipped', 'cancelled'),
+           TIMESTAMP('2024-01-01') + INTERVAL seq SECOND, IF(seq % 3 = 0, NULL, CONCAT('note ', seq))
+         FROM seq_{from}_to_{to}"
+    )
+}

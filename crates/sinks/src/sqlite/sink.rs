@@ -59,8 +59,15 @@ impl SqliteSink {
             self.conn = Some(self.connect()?);
         }
         self.prepared_tables.clear();
-        let conn = self.connection()?;
-        let position: Option<String> = conn
+        let position = self.stored_position()?;
+        self.fence.opened(position.as_ref());
+        Ok(position)
+    }
+
+    /// The position the checkpoint row holds, if any.
+    fn stored_position(&self) -> Result<Option<Position>, SinkError> {
+        let text: Option<String> = self
+            .connection()?
             .query_row(
                 "SELECT position FROM _watershed_checkpoints WHERE pipeline = ?1",
                 [&self.pipeline],
@@ -68,12 +75,6 @@ impl SqliteSink {
             )
             .optional()
             .map_err(sqlite_err("read checkpoint"))?;
-        let position = self.decode_checkpoint(position)?;
-        self.fence.opened(position.as_ref());
-        Ok(position)
-    }
-
-    fn decode_checkpoint(&self, text: Option<String>) -> Result<Option<Position>, SinkError> {
         text.map(|text| Position::from_json(&text))
             .transpose()
             .map_err(|source| SinkError::Checkpoint {
@@ -314,16 +315,7 @@ impl SqliteSink {
         self.begin()?;
         let position = if matches!(position, Position::KafkaOffsets { .. }) {
             // Other members of the consumer group share the row.
-            let stored: Option<String> = self
-                .connection()?
-                .query_row(
-                    "SELECT position FROM _watershed_checkpoints WHERE pipeline = ?1",
-                    [&self.pipeline],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(sqlite_err("read checkpoint"))?;
-            let stored = self.decode_checkpoint(stored)?;
+            let stored = self.stored_position()?;
             self.fence.merge(stored, position)?
         } else {
             position.clone()
