@@ -527,6 +527,32 @@ async fn zero_dates_become_null_in_nullable_columns_and_are_counted() {
 }
 
 #[tokio::test]
+async fn a_configured_zero_date_substitute_is_written_in_any_column() {
+    let db = Db::new("pg_zero_sub");
+    let t = dated(false);
+    let zero = Value::Date(Date::parse("0000-00-00").expect("zero date"));
+    let zero_time = Value::DateTime(DateTime::parse("2024-00-10 12:34:56").expect("datetime"));
+    let mut config = db.config();
+    config.zero_dates = Some("0001-01-01".into());
+    let mut sink = db.sink(config).await;
+    apply(
+        &mut sink,
+        1,
+        vec![schema(&t), insert(&t, vec![Value::Int(1), zero, zero_time])],
+    )
+    .await;
+    assert_eq!(
+        db.sql("SELECT day::text, at::text FROM raw.dated"),
+        "0001-01-01|0001-01-01 12:34:56"
+    );
+    assert_eq!(
+        sink.nulled_values(),
+        2,
+        "substituted values are counted too"
+    );
+}
+
+#[tokio::test]
 async fn a_zero_date_in_a_not_null_column_names_table_column_and_fix() {
     let db = Db::new("pg_zero_nn");
     let t = dated(false);

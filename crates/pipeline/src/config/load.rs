@@ -163,7 +163,13 @@ fn parse_sink(value: Value) -> Result<SinkConfig, Problem> {
     match kind.as_str() {
         "sqlite" => deserialize(rest, &["sink"]).map(SinkConfig::Sqlite),
         "jsonl" => deserialize(rest, &["sink"]).map(SinkConfig::Jsonl),
-        "postgres" => deserialize(rest, &["sink"]).map(SinkConfig::Postgres),
+        "postgres" => {
+            let postgres: watershed_sinks::postgres::PostgresConfig = deserialize(rest, &["sink"])?;
+            postgres
+                .zero_date_substitute()
+                .map_err(|message| (vec!["sink".to_owned()], message))?;
+            Ok(SinkConfig::Postgres(postgres))
+        }
         "kafka" => {
             let kafka: watershed_sinks::kafka::KafkaSinkConfig = deserialize(rest, &["sink"])?;
             kafka

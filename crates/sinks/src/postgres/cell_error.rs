@@ -35,7 +35,8 @@ impl fmt::Display for CellError {
             CellError::ZeroDate => f.write_str(
                 "a zero date (0000-00-00, or a zero month or day) has no PostgreSQL form and the \
                  column is NOT NULL; make the target column nullable (ALTER TABLE … ALTER COLUMN \
-                 … DROP NOT NULL) to store such values as NULL, or fix them at the source",
+                 … DROP NOT NULL) to store such values as NULL, set the sink's zero_dates to a \
+                 date (e.g. \"0001-01-01\") to write that instead, or fix them at the source",
             ),
             CellError::Mismatch { value, column } => write!(
                 f,

@@ -36,6 +36,12 @@ pub struct PostgresConfig {
     /// What a source delete does to the target row.
     #[serde(default)]
     pub deletes: DeleteMode,
+    /// MySQL zero dates (`0000-00-00`, a zero month or day) have no
+    /// PostgreSQL form: `null` (the default) writes NULL in nullable
+    /// columns; a date (`"0001-01-01"`) is written instead, in any column,
+    /// keeping a datetime's time of day. Either way they are counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zero_dates: Option<String>,
 }
 
 /// `deletes: hard | soft`.
@@ -67,6 +73,21 @@ impl PostgresConfig {
             table_name: default_table_name(),
             metadata_columns: false,
             deletes: DeleteMode::default(),
+            zero_dates: None,
+        }
+    }
+
+    /// The date written for a zero date, if one is configured; the error
+    /// names the key.
+    pub fn zero_date_substitute(&self) -> Result<Option<watershed_events::Date>, String> {
+        match self.zero_dates.as_deref() {
+            None | Some("null") => Ok(None),
+            Some(text) => match watershed_events::Date::parse(text) {
+                Ok(date) if date.month != 0 && date.day != 0 => Ok(Some(date)),
+                _ => Err(format!(
+                    "sink.zero_dates: `{text}` is neither null nor a date like 0001-01-01"
+                )),
+            },
         }
     }
 

@@ -123,9 +123,19 @@ impl<'s> Rows<'s> {
             };
             match result {
                 Ok(()) => {}
-                Err(CellError::ZeroDate) if column.nullable => {
+                Err(CellError::ZeroDate) if self.state.zero_date.is_some() || column.nullable => {
                     self.buf.truncate(at);
-                    self.buf.put_i32(-1);
+                    let substitute = match (self.state.zero_date, &column.source) {
+                        (Some(date), Source::Column(index)) => {
+                            outcome.row.get(*index).and_then(|v| with_date(v, date))
+                        }
+                        _ => None,
+                    };
+                    match substitute {
+                        Some(value) => put_value(&mut self.buf, Some(&value), column)
+                            .map_err(|error| self.column_error(column, error))?,
+                        None => self.buf.put_i32(-1),
+                    }
                     self.nulled[i] += 1;
                 }
                 Err(error) => return Err(self.column_error(column, error)),
@@ -140,6 +150,18 @@ impl<'s> Rows<'s> {
             column: column.name.clone(),
             reason: error.to_string(),
         }
+    }
+}
+
+/// `value` with its date replaced by `date` (a datetime keeps its time).
+fn with_date(value: &Value, date: watershed_events::Date) -> Option<Value> {
+    match value {
+        Value::Date(_) => Some(Value::Date(date)),
+        Value::DateTime(datetime) => Some(Value::DateTime(watershed_events::DateTime {
+            date,
+            time: datetime.time,
+        })),
+        _ => None,
     }
 }
 

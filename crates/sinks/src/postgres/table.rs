@@ -73,6 +73,8 @@ pub(crate) struct TableState {
     /// Batches to apply without trying direct inserts, after one hit an
     /// existing key.
     pub direct_cooldown: u32,
+    /// Written for a zero date (`zero_dates:`), if configured.
+    pub zero_date: Option<watershed_events::Date>,
 }
 
 impl TableState {
@@ -113,6 +115,7 @@ impl TableState {
             staging_used: false,
             partial_updates: HashMap::new(),
             direct_cooldown: 0,
+            zero_date: config.zero_date_substitute().map_err(SinkError::Refused)?,
         })
     }
 

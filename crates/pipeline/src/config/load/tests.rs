@@ -319,6 +319,13 @@ sink:   { kind: postgres, url: \"postgres://dwh:pw@127.0.0.1:5432/dwh\", schema:
     assert!(matches!(&config.sink, SinkConfig::Postgres(pg) if pg.schema == "raw"));
     let zero = error(&text.replace("5401", "0"));
     assert!(zero.starts_with("line 2: source: "), "{zero}");
+    let dates = error(&text.replace("schema: raw", "schema: raw, zero_dates: someday"));
+    assert!(dates.contains("sink.zero_dates: `someday`"), "{dates}");
+    let substitute =
+        load(&text.replace("schema: raw", "schema: raw, zero_dates: \"0001-01-01\"")).unwrap();
+    assert!(
+        matches!(&substitute.sink, SinkConfig::Postgres(pg) if pg.zero_dates.as_deref() == Some("0001-01-01"))
+    );
     let typo = error(&text.replace("snapshot: initial", "snapshot: always"));
     assert!(
         typo.contains("source.snapshot: unknown variant `always`"),
