@@ -536,3 +536,37 @@ fn generated_heartbeats_land_or_become_dead_letters() {
     );
     stop_cleanly_with_logs(child, &pipeline);
 }
+
+/// A topic that does not exist stops the pipeline with an error naming
+/// `source.topics`: the consumer does not create topics.
+#[test]
+fn a_missing_topic_stops_the_pipeline_naming_it() {
+    let brokers = Kafka::shared().brokers();
+    let topic = unique_name("nowhere");
+    let pipeline = Pipeline::new(
+        "missing",
+        &format!(
+            "{{ kind: kafka, brokers: \"{brokers}\", group: {}, topics: [\"{topic}\"] }}",
+            unique_name("g")
+        ),
+    );
+    let mut child = pipeline.spawn(0, "127.0.0.1:0");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running\n{}",
+            pipeline.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(1), "{}", pipeline.logs());
+    let logs = pipeline.logs();
+    assert!(
+        logs.contains("source.topics") && logs.contains(&topic),
+        "{logs}"
+    );
+}

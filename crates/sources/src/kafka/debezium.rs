@@ -100,6 +100,16 @@ impl DebeziumDecoder {
             .as_ref()
             .map(|k| key_columns(split(k).0, split(k).1))
             .unwrap_or_default();
+        if key.is_none()
+            && let Some((_, known)) = self.tables.get(&name)
+            && !known.primary_key.is_empty()
+        {
+            return Err(format!(
+                "a record of {name} without a key, but the table is keyed by ({}); \
+                 the producer must send the key",
+                known.primary_key.join(", ")
+            ));
+        }
         let (fresh, table) = self.table(&name, schema, &key_fields)?;
         let announce = fresh.then(|| SchemaChange::new(table.clone()));
         let image = |field: &str| -> Result<Option<Row>, String> {
@@ -554,5 +564,22 @@ mod tests {
         let err = decoder.decode(None, Some(v4)).unwrap_err();
         assert!(err.contains("version `9.0.0`"), "{err}");
         assert_eq!(decoder.decode(Some(b"{}"), None), Ok(Decoded::Skip));
+    }
+
+    #[test]
+    fn a_keyed_table_refuses_a_record_without_a_key() {
+        let value = br#"{"schema":{"type":"struct","fields":[{"type":"struct","field":"after","fields":[{"type":"int32","optional":false,"field":"id"}]}]},
+            "payload":{"op":"c","source":{"version":"3.6.3.Final","db":"d","table":"t"},"before":null,"after":{"id":1}}}"#;
+        let key = br#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}]},"payload":{"id":1}}"#;
+        let mut decoder = DebeziumDecoder::default();
+        let Ok(Decoded::Change(Some(schema), _)) = decoder.decode(Some(key), Some(value)) else {
+            panic!("the first record announces its table");
+        };
+        assert_eq!(schema.table.primary_key, ["id"]);
+        let err = decoder.decode(None, Some(value)).unwrap_err();
+        assert!(
+            err.contains("without a key") && err.contains("(id)"),
+            "{err}"
+        );
     }
 }

@@ -393,6 +393,16 @@ impl Source for KafkaSource {
             let message = match tokio::time::timeout(remaining, consumer.recv()).await {
                 Err(_) => break,
                 Ok(Err(KafkaError::PartitionEOF(_))) => continue,
+                Ok(Err(error))
+                    if error.rdkafka_error_code()
+                        == Some(rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition) =>
+                {
+                    return Err(self.fatal(format!(
+                        "source.topics {:?}: {error}; the consumer does not create topics: \
+                         create them, or fix source.topics",
+                        self.config.topics
+                    )));
+                }
                 Ok(Err(error)) => return Err(self.error("consume", error)),
                 Ok(Ok(message)) => message,
             };
