@@ -100,7 +100,9 @@ impl DebeziumDecoder {
             .as_ref()
             .map(|k| key_columns(split(k).0, split(k).1))
             .unwrap_or_default();
+        // A truncate concerns no row and has no key.
         if key.is_none()
+            && op != "t"
             && let Some((_, known)) = self.tables.get(&name)
             && !known.primary_key.is_empty()
         {
@@ -110,7 +112,15 @@ impl DebeziumDecoder {
                 known.primary_key.join(", ")
             ));
         }
-        let (fresh, table) = self.table(&name, schema, &key_fields)?;
+        let (fresh, table) = if op == "t" {
+            // Keyless: its table keeps the shape and key it had.
+            match self.tables.get(&name) {
+                Some((_, known)) => (false, known.clone()),
+                None => self.table(&name, schema, &key_fields)?,
+            }
+        } else {
+            self.table(&name, schema, &key_fields)?
+        };
         let announce = fresh.then(|| SchemaChange::new(table.clone()));
         let image = |field: &str| -> Result<Option<Row>, String> {
             match payload.get(field) {
