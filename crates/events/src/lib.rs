@@ -21,7 +21,7 @@ pub use error::RetryHint;
 pub use position::{
     MysqlBinlogPosition, MysqlKeyValue, MysqlSnapshotProgress, Position, PositionError,
 };
-pub use redact::redact_urls;
+pub use redact::{is_secret_key, redact_urls, serialize_redacted};
 pub use schema::{Column, ForeignKey, Index, LogicalType, TableName, TableSchema};
 pub use temporal::{Date, DateTime, TemporalError, TimeOfDay, Timestamp};
 pub use value::{Decimal, DecimalError, Row, Value};

@@ -26,9 +26,55 @@ pub fn redact_urls(text: &str) -> String {
     out
 }
 
+/// True for a client setting whose value is a secret (`sasl.password`,
+/// `ssl.key.password`, an OAuth token…).
+pub fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["password", "secret", "token", "key.pem", "jaas"]
+        .iter()
+        .any(|s| key.contains(s))
+}
+
+/// Serialises client settings with secret values as `***`, for printed
+/// plans (`serialize_with`).
+pub fn serialize_redacted<S: serde::Serializer>(
+    settings: &std::collections::BTreeMap<String, String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(settings.len()))?;
+    for (key, value) in settings {
+        let shown = if is_secret_key(key) {
+            "***"
+        } else {
+            value.as_str()
+        };
+        map.serialize_entry(key, shown)?;
+    }
+    map.end()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_settings_are_masked_when_printed() {
+        #[derive(serde::Serialize)]
+        struct Plan {
+            #[serde(serialize_with = "serialize_redacted")]
+            properties: std::collections::BTreeMap<String, String>,
+        }
+        let properties = [("sasl.password", "hunter2"), ("acks", "all")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into();
+        let text = serde_json::to_string(&Plan { properties }).unwrap_or_default();
+        assert_eq!(
+            text,
+            r#"{"properties":{"acks":"all","sasl.password":"***"}}"#
+        );
+        assert!(is_secret_key("SSL.KEY.PASSWORD") && !is_secret_key("linger.ms"));
+    }
 
     #[test]
     fn passwords_in_urls_are_redacted() {

@@ -69,7 +69,7 @@ pub struct KafkaSinkConfig {
     /// Further librdkafka settings (`security.protocol`, `sasl.*`, …),
     /// passed through; values of keys naming a password or secret are
     /// never logged.
-    #[serde(default)]
+    #[serde(default, serialize_with = "watershed_events::serialize_redacted")]
     pub properties: BTreeMap<String, String>,
 }
 
@@ -128,10 +128,7 @@ fn default_batch_bytes() -> u64 {
 
 /// librdkafka keys whose values are secrets.
 pub(crate) fn is_secret(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    ["password", "secret", "token", "key.pem", "jaas"]
-        .iter()
-        .any(|s| key.contains(s))
+    watershed_events::is_secret_key(key)
 }
 
 impl KafkaSinkConfig {

@@ -46,8 +46,9 @@ pub struct KafkaSourceConfig {
     /// Most records per chunk (one source transaction).
     #[serde(default = "default_chunk")]
     pub max_chunk: usize,
-    /// Further librdkafka settings (`security.protocol`, `sasl.*`, …).
-    #[serde(default)]
+    /// Further librdkafka settings (`security.protocol`, `sasl.*`, …);
+    /// secret values are never printed.
+    #[serde(default, serialize_with = "watershed_events::serialize_redacted")]
     pub properties: BTreeMap<String, String>,
 }
 
