@@ -29,7 +29,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use support::{ORDERS, insert_orders, shell};
+use support::{ORDERS, Workload, shell};
 use watershed_events::{
     Change, Column, Decimal, LogicalType, TableName, TableSchema, Timestamp, Value,
 };
@@ -191,25 +191,9 @@ fn mysql_to_kafka(maria: &MariaDb, kafka: &Kafka, rows: u64) {
     let status = watershed(&only).status().expect("run");
     assert!(status.success(), "snapshot: only failed");
 
-    let inserts = rows * 7 / 10;
-    let updates = rows * 2 / 10;
-    let deletes = rows - inserts - updates;
-    let chunk = 10_000;
-    let mut sql = format!("USE {shop};");
-    for from in (1..=inserts).step_by(chunk as usize) {
-        sql += &format!("{};", insert_orders(from, (from + chunk - 1).min(inserts)));
-    }
-    for from in (1..=updates).step_by(chunk as usize) {
-        let to = (from + chunk - 1).min(updates);
-        sql += &format!(
-            "UPDATE orders SET status = 'paid', amount = amount + 1 WHERE id BETWEEN {from} AND {to};"
-        );
-    }
-    for from in (inserts - deletes + 1..=inserts).step_by(chunk as usize) {
-        let to = (from + chunk - 1).min(inserts);
-        sql += &format!("DELETE FROM orders WHERE id BETWEEN {from} AND {to};");
-    }
-    maria.sql(&sql).expect("write the changes");
+    let workload = Workload::new(&shop, rows);
+    maria.sql(&workload.sql).expect("write the changes");
+    let deletes = workload.deletes;
     // Each delete is followed by its tombstone.
     let expected = (rows + deletes) as i64;
 

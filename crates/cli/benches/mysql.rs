@@ -17,7 +17,7 @@ mod support;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{ORDERS, insert_orders, shell, time};
+use support::{ORDERS, Workload, insert_orders, shell, time};
 
 use watershed_testkit::{MariaDb, Postgres};
 
@@ -122,26 +122,10 @@ fn stream(maria: &MariaDb, pg: &Postgres, rows: u64) {
     // Record the starting position with an empty snapshot.
     assert!(pipeline.command().output().expect("run").status.success());
 
-    let inserts = rows * 7 / 10;
-    let updates = rows * 2 / 10;
-    let deletes = rows - inserts - updates;
-    let chunk = 10_000;
-    let mut sql = format!("USE {shop};");
-    for from in (1..=inserts).step_by(chunk as usize) {
-        sql += &format!("{};", insert_orders(from, (from + chunk - 1).min(inserts)));
-    }
-    for from in (1..=updates).step_by(chunk as usize) {
-        let to = (from + chunk - 1).min(updates);
-        sql += &format!(
-            "UPDATE orders SET status = 'paid', amount = amount + 1 WHERE id BETWEEN {from} AND {to};"
-        );
-    }
-    let first_deleted = inserts - deletes + 1;
-    for from in (first_deleted..=inserts).step_by(chunk as usize) {
-        let to = (from + chunk - 1).min(inserts);
-        sql += &format!("DELETE FROM orders WHERE id BETWEEN {from} AND {to};");
-    }
-    maria.sql(&sql).expect("write the changes");
+    let workload = Workload::new(&shop, rows);
+    maria.sql(&workload.sql).expect("write the changes");
+    let (inserts, deletes, first_deleted) =
+        (workload.inserts, workload.deletes, workload.first_deleted());
     let expected = inserts - deletes;
 
     pipeline.set_snapshot("initial");

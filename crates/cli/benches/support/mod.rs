@@ -33,3 +33,44 @@ pub fn insert_orders(from: u64, to: u64) -> String {
          FROM seq_{from}_to_{to}"
     )
 }
+
+/// The `orders` change workload: `rows` changes, 70 % inserts, 20 %
+/// updates, 10 % deletes (of the newest inserted rows).
+pub struct Workload {
+    pub sql: String,
+    pub inserts: u64,
+    pub deletes: u64,
+}
+
+impl Workload {
+    pub fn new(shop: &str, rows: u64) -> Self {
+        let inserts = rows * 7 / 10;
+        let updates = rows * 2 / 10;
+        let deletes = rows - inserts - updates;
+        let chunk = 10_000;
+        let mut sql = format!("USE {shop};");
+        for from in (1..=inserts).step_by(chunk as usize) {
+            sql += &format!("{};", insert_orders(from, (from + chunk - 1).min(inserts)));
+        }
+        for from in (1..=updates).step_by(chunk as usize) {
+            let to = (from + chunk - 1).min(updates);
+            sql += &format!(
+                "UPDATE orders SET status = 'paid', amount = amount + 1 WHERE id BETWEEN {from} AND {to};"
+            );
+        }
+        for from in (inserts - deletes + 1..=inserts).step_by(chunk as usize) {
+            let to = (from + chunk - 1).min(inserts);
+            sql += &format!("DELETE FROM orders WHERE id BETWEEN {from} AND {to};");
+        }
+        Self {
+            sql,
+            inserts,
+            deletes,
+        }
+    }
+
+    /// The first id the deletes remove.
+    pub fn first_deleted(&self) -> u64 {
+        self.inserts - self.deletes + 1
+    }
+}
