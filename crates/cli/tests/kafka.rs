@@ -430,6 +430,102 @@ fn invalid_readings_become_dead_letters_with_their_reason() {
     stop_cleanly_with_logs(child, &pipeline);
 }
 
+/// `dead_letter: { kind: kafka }` with a PostgreSQL sink: the rows land in
+/// PostgreSQL, the records that cannot be applied go to the named topic
+/// (each once, with its origin and reason) and none to `_ws_dead_letters`;
+/// a restart from the checkpoint writes no dead letter again.
+#[test]
+fn dead_letters_go_to_a_kafka_topic_when_the_sink_is_postgres() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    let brokers = Kafka::shared().brokers();
+    let topic = unique_name("readings");
+    let letters = unique_name("letters");
+    create_topic(&brokers, &topic, 2);
+    let reading = |i: usize, rate: usize| -> KafkaRecord {
+        let value = format!(
+            "{{\"customer_id\": {i}, \"ts\": \"2026-01-01T00:00:{:02}Z\", \"heart_rate\": {rate}}}",
+            i % 60
+        );
+        (Some(i.to_string().into_bytes()), Some(value.into_bytes()))
+    };
+    let mut records: Vec<KafkaRecord> = (0..50).map(|i| reading(i, 70)).collect();
+    records.push(reading(50, 400));
+    records.push((Some(b"51".to_vec()), Some(b"{broken".to_vec())));
+    produce(&brokers, &topic, &records);
+
+    let pipeline = Pipeline::new(
+        "letters",
+        &format!(
+            "{{ kind: kafka, brokers: \"{brokers}\", group: {}, topics: [\"{topic}\"], format: json, \
+             table: readings, key: [customer_id], \
+             columns: {{ customer_id: bigint, ts: timestamptz, heart_rate: int }}, \
+             validate: [\"heart_rate between 20 and 250\"] }}",
+            unique_name("g")
+        ),
+    );
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&pipeline.file)
+        .unwrap();
+    use std::io::Write;
+    writeln!(
+        file,
+        "dead_letter: {{ kind: kafka, brokers: \"{brokers}\", topic: {letters}, exactly_once: false }}"
+    )
+    .unwrap();
+    drop(file);
+
+    let read_letters = || -> Vec<Json> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", unique_name("reader"))
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .unwrap();
+        consumer.subscribe(&[&letters]).unwrap();
+        let mut out = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+                out.push(serde_json::from_slice(m.payload().unwrap()).unwrap());
+            }
+        }
+        out
+    };
+    for run in 0..2 {
+        let child = pipeline.spawn(run, "127.0.0.1:0");
+        wait_until("the readings", Duration::from_secs(60), || {
+            pipeline.query("SELECT count(*) FROM raw.readings") == "50"
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        stop_cleanly_with_logs(child, &pipeline);
+        let found = read_letters();
+        assert_eq!(found.len(), 2, "run {run}: {found:?}\n{}", pipeline.logs());
+        let mut errors: Vec<&str> = found.iter().map(|l| l["error"].as_str().unwrap()).collect();
+        errors.sort();
+        assert!(
+            errors[0].contains("heart_rate between 20 and 250"),
+            "{errors:?}"
+        );
+        assert!(errors[1].contains("not JSON"), "{errors:?}");
+        for letter in &found {
+            assert_eq!(letter["topic"], Json::from(topic.as_str()));
+            assert_eq!(letter["pipeline"], Json::from("letters"));
+        }
+        assert_eq!(
+            pipeline.query("SELECT to_regclass('raw._ws_dead_letters') IS NULL"),
+            "t"
+        );
+        if run == 0 {
+            // Forget the sink's checkpoint: the next run replays every
+            // record, and the dead letters must not be written again.
+            pipeline.query("DELETE FROM raw._watershed_checkpoints");
+            pipeline.query("TRUNCATE raw.readings");
+        }
+    }
+}
+
 fn free_addr() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().to_string()

@@ -14,7 +14,8 @@ use watershed_sources::kafka::KafkaSource;
 use watershed_sources::mysql::MysqlSource;
 use watershed_sources::{ControlError, Source, SourceError};
 
-use crate::config::{PipelineConfig, SchemaChanges, SinkConfig, SourceConfig};
+use crate::config::{DeadLetterConfig, PipelineConfig, SchemaChanges, SinkConfig, SourceConfig};
+use crate::dead_letters::{PipelineSink, Route};
 
 pub enum AnySource {
     Generator(GeneratorSource),
@@ -42,7 +43,26 @@ pub fn build_source(config: &PipelineConfig) -> AnySource {
     }
 }
 
-pub fn build_sink(config: &PipelineConfig) -> AnySink {
+/// The sink the pipeline file names, with a separate dead-letter
+/// destination when `dead_letter:` names one.
+pub fn build_sink(config: &PipelineConfig) -> PipelineSink {
+    let identity = format!("{}.dead_letters", config.name);
+    let route = match &config.dead_letter {
+        DeadLetterConfig::Sink => None,
+        DeadLetterConfig::PostgresTable(postgres) => Some(AnySink::Postgres(
+            PostgresSink::new(postgres.clone(), &config.name).checkpoint_as(&identity),
+        )),
+        DeadLetterConfig::Kafka(kafka) => Some(AnySink::Kafka(
+            KafkaSink::new(kafka.clone(), &config.name).checkpoint_as(&identity),
+        )),
+        DeadLetterConfig::Jsonl(jsonl) => {
+            Some(AnySink::Jsonl(JsonlSink::new(jsonl.clone(), &config.name)))
+        }
+    };
+    PipelineSink::new(main_sink(config), route.map(Route::new))
+}
+
+fn main_sink(config: &PipelineConfig) -> AnySink {
     match &config.sink {
         SinkConfig::Sqlite(sqlite) => {
             AnySink::Sqlite(SqliteSink::new(sqlite.clone(), &config.name))
@@ -95,12 +115,37 @@ pub async fn check(config: &PipelineConfig) -> Vec<Check> {
         }
         SinkConfig::Kafka(kafka) => watershed_sinks::kafka::check(kafka, &config.name).await,
     });
+    checks.extend(dead_letter_checks(config).await);
     if let (SourceConfig::Mysql(mysql), SinkConfig::Postgres(postgres)) =
         (&config.source, &config.sink)
     {
         checks.extend(binlog_checks(mysql, postgres, &config.name).await);
     }
     checks
+}
+
+/// A separate dead-letter destination is reached like a sink; its checks
+/// are renamed so that a failure says which end failed.
+async fn dead_letter_checks(config: &PipelineConfig) -> Vec<Check> {
+    let identity = format!("{}.dead_letters", config.name);
+    let checks = match &config.dead_letter {
+        DeadLetterConfig::Sink => return Vec::new(),
+        DeadLetterConfig::PostgresTable(postgres) => {
+            watershed_sinks::postgres::check(postgres, &identity).await
+        }
+        DeadLetterConfig::Kafka(kafka) => watershed_sinks::kafka::check(kafka, &identity).await,
+        DeadLetterConfig::Jsonl(jsonl) => JsonlSink::new(jsonl.clone(), &config.name).check(),
+    };
+    checks
+        .into_iter()
+        .map(|mut check| {
+            check.name = match check.name.strip_prefix("sink") {
+                Some(rest) => format!("dead_letter{rest}"),
+                None => format!("dead_letter {}", check.name),
+            };
+            check
+        })
+        .collect()
 }
 
 /// Checks of the source against the sink's checkpoint: the binlog it

@@ -4,12 +4,14 @@
 
 pub mod config;
 mod connectors;
+mod dead_letters;
 mod error;
 pub mod metrics;
 pub mod runtime;
 pub mod verify;
 
 pub use connectors::{AnySink, AnySource, build_sink, build_source, check};
+pub use dead_letters::PipelineSink;
 pub use error::PipelineError;
 pub use metrics::Metrics;
 pub use runtime::{Progress, RunOptions, RunSummary, Shutdown, ShutdownTrigger, run};

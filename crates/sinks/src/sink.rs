@@ -68,6 +68,9 @@ pub enum SinkError {
         table: TableName,
         source: Box<SinkError>,
     },
+    /// The separate dead-letter destination (`dead_letter:`) failed.
+    #[error("dead_letter destination: {0}")]
+    DeadLetters(Box<SinkError>),
 }
 
 impl SinkError {
@@ -88,6 +91,7 @@ impl SinkError {
             SinkError::Kafka(error) => error.retry_hint(),
             SinkError::Conflict(_) => RetryHint::Retryable,
             SinkError::Table { source, .. } => source.retry_hint(),
+            SinkError::DeadLetters(source) => source.retry_hint(),
             _ => RetryHint::Fatal,
         }
     }
@@ -106,6 +110,14 @@ impl SinkError {
             SinkError::SchemaFrozen { .. } => true,
             SinkError::Table { source, .. } => source.is_frozen_schema(),
             _ => false,
+        }
+    }
+
+    /// Marks a failure as the dead-letter destination's.
+    pub fn in_dead_letters(self) -> Self {
+        match self {
+            SinkError::DeadLetters(_) => self,
+            error => SinkError::DeadLetters(Box::new(error)),
         }
     }
 

@@ -9,17 +9,28 @@ use serde_json::{Map, Value};
 
 use super::env::{Environment, Override};
 use super::error::{ConfigError, KeyPath, Location};
+use watershed_sinks::jsonl::JsonlConfig;
+
 use super::model::{
-    BatchOverrides, BufferConfig, OnTableError, PipelineConfig, RetryConfig, SchemaChanges,
-    SinkConfig, SourceConfig, TableSettings,
+    BatchOverrides, BufferConfig, DeadLetterConfig, OnTableError, PipelineConfig, RetryConfig,
+    SchemaChanges, SinkConfig, SourceConfig, TableSettings,
 };
 use super::yaml::{self, LineIndex};
 
-const TOP_LEVEL_KEYS: [&str; 8] = [
-    "name", "source", "sink", "defaults", "schemas", "tables", "retry", "buffer",
+const TOP_LEVEL_KEYS: [&str; 9] = [
+    "name",
+    "source",
+    "sink",
+    "defaults",
+    "schemas",
+    "tables",
+    "retry",
+    "buffer",
+    "dead_letter",
 ];
 const SOURCE_KINDS: &str = "generator, mysql, kafka";
 const SINK_KINDS: &str = "sqlite, jsonl, postgres, kafka";
+const DEAD_LETTER_KINDS: &str = "sink, postgres_table, kafka, jsonl";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +48,41 @@ struct RawPipeline {
     retry: RetryConfig,
     #[serde(default)]
     buffer: BufferConfig,
+    #[serde(default)]
+    dead_letter: Option<Value>,
+}
+
+/// `dead_letter: { kind: postgres_table }`: the sink's database unless
+/// `url` names another.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPostgresTable {
+    url: Option<String>,
+    schema: Option<String>,
+}
+
+/// `dead_letter: { kind: kafka, brokers, topic }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKafkaTopic {
+    brokers: String,
+    topic: Option<String>,
+    #[serde(default = "yes")]
+    exactly_once: bool,
+    #[serde(default = "one")]
+    partitions: i32,
+    #[serde(default = "one")]
+    replication: i32,
+    #[serde(default)]
+    properties: BTreeMap<String, String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn one() -> i32 {
+    1
 }
 
 /// A problem found at a key path, before its location is known.
@@ -76,9 +122,15 @@ pub fn load_str(text: &str, base: &Path, env: &Environment) -> Result<PipelineCo
         set_path(&mut tree, &o.path, yaml::plain_scalar(&o.value));
     }
     let raw: RawPipeline = deserialize(tree, &[]).map_err(|p| locate.problem(p))?;
+    let sink = parse_sink(raw.sink).map_err(|p| locate.problem(p))?;
+    let dead_letter = match raw.dead_letter {
+        None | Some(Value::Null) => DeadLetterConfig::Sink,
+        Some(value) => parse_dead_letter(value, &sink, &raw.name).map_err(|p| locate.problem(p))?,
+    };
     let mut config = PipelineConfig {
         source: parse_source(raw.source).map_err(|p| locate.problem(p))?,
-        sink: parse_sink(raw.sink).map_err(|p| locate.problem(p))?,
+        sink,
+        dead_letter,
         name: raw.name,
         defaults: raw.defaults,
         schemas: raw.schemas,
@@ -184,13 +236,119 @@ fn parse_sink(value: Value) -> Result<SinkConfig, Problem> {
     }
 }
 
+/// Resolves `dead_letter:` against the sink: a destination that is the
+/// sink's own store becomes [`DeadLetterConfig::Sink`], so its dead letters
+/// commit with the rows.
+fn parse_dead_letter(
+    value: Value,
+    sink: &SinkConfig,
+    pipeline: &str,
+) -> Result<DeadLetterConfig, Problem> {
+    let (kind, rest) = split_kind(value, "dead_letter", DEAD_LETTER_KINDS)?;
+    let at = |key: &str| vec!["dead_letter".to_owned(), key.to_owned()];
+    match kind.as_str() {
+        "sink" => match rest.as_object().and_then(|m| m.keys().next()) {
+            Some(key) => Err((at(key), "`kind: sink` takes no other keys".into())),
+            None => Ok(DeadLetterConfig::Sink),
+        },
+        "postgres_table" => {
+            let raw: RawPostgresTable = deserialize(rest, &["dead_letter"])?;
+            let own = match sink {
+                SinkConfig::Postgres(postgres) => Some(postgres),
+                _ => None,
+            };
+            let url = match (raw.url, own) {
+                (Some(url), _) => url,
+                (None, Some(own)) => own.url.clone(),
+                (None, None) => {
+                    return Err((
+                        at("url"),
+                        "required: the sink is not postgres, so name the database the dead \
+                         letters go to"
+                            .into(),
+                    ));
+                }
+            };
+            let schema = raw
+                .schema
+                .or_else(|| own.map(|o| o.schema.clone()))
+                .unwrap_or_else(|| "public".into());
+            if own.is_some_and(|o| o.url == url && o.schema == schema) {
+                return Ok(DeadLetterConfig::Sink);
+            }
+            let postgres = deserialize(
+                serde_json::json!({ "url": url, "schema": schema }),
+                &["dead_letter"],
+            )?;
+            Ok(DeadLetterConfig::PostgresTable(postgres))
+        }
+        "kafka" => {
+            let raw: RawKafkaTopic = deserialize(rest, &["dead_letter"])?;
+            let topic = raw
+                .topic
+                .unwrap_or_else(|| format!("{pipeline}._dead_letters"));
+            if topic.is_empty()
+                || !topic
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            {
+                return Err((
+                    at("topic"),
+                    format!(
+                        "`{topic}` is not a valid Kafka topic name (letters, digits, `.`, `_`, `-`)"
+                    ),
+                ));
+            }
+            let kafka: watershed_sinks::kafka::KafkaSinkConfig = deserialize(
+                serde_json::json!({
+                    "brokers": raw.brokers,
+                    "topic_prefix": "watershed",
+                    "schema_topic": "",
+                    "dead_letter_topic": topic,
+                    "exactly_once": raw.exactly_once,
+                    "partitions": raw.partitions,
+                    "replication": raw.replication,
+                    "properties": raw.properties,
+                }),
+                &["dead_letter"],
+            )?;
+            kafka.validate().map_err(|message| {
+                (
+                    vec!["dead_letter".to_owned()],
+                    message.replace("sink.", "dead_letter."),
+                )
+            })?;
+            Ok(DeadLetterConfig::Kafka(kafka))
+        }
+        "jsonl" => {
+            let jsonl: JsonlConfig = deserialize(rest, &["dead_letter"])?;
+            Ok(DeadLetterConfig::Jsonl(jsonl))
+        }
+        other => Err((
+            at("kind"),
+            format!("unknown dead_letter kind `{other}`, expected one of: {DEAD_LETTER_KINDS}"),
+        )),
+    }
+}
+
 fn resolve_paths(config: &mut PipelineConfig, base: &Path) {
-    let path = match &mut config.sink {
-        SinkConfig::Sqlite(sqlite) => &mut sqlite.path,
-        SinkConfig::Jsonl(jsonl) if jsonl.is_stdout() => return,
-        SinkConfig::Jsonl(jsonl) => &mut jsonl.path,
-        SinkConfig::Postgres(_) | SinkConfig::Kafka(_) => return,
+    let sink = match &mut config.sink {
+        SinkConfig::Sqlite(sqlite) => Some(&mut sqlite.path),
+        SinkConfig::Jsonl(jsonl) if jsonl.is_stdout() => None,
+        SinkConfig::Jsonl(jsonl) => Some(&mut jsonl.path),
+        SinkConfig::Postgres(_) | SinkConfig::Kafka(_) => None,
     };
+    if let Some(path) = sink {
+        resolve_path(path, base);
+    }
+    if let DeadLetterConfig::Jsonl(jsonl) = &mut config.dead_letter
+        && !jsonl.is_stdout()
+    {
+        resolve_path(&mut jsonl.path, base);
+    }
+}
+
+fn resolve_path(path: &mut PathBuf, base: &Path) {
     if path.is_relative() {
         let within = path
             .components()
@@ -267,6 +425,16 @@ fn validate(config: &PipelineConfig) -> Vec<Problem> {
         problems.push((
             vec!["buffer".into()],
             "needs max_rows ≥ 1 and max_bytes ≥ 1024".into(),
+        ));
+    }
+    if let (DeadLetterConfig::Jsonl(letters), SinkConfig::Jsonl(sink)) =
+        (&config.dead_letter, &config.sink)
+        && letters.path == sink.path
+        && !sink.is_stdout()
+    {
+        problems.push((
+            vec!["dead_letter".into(), "path".into()],
+            "is the sink's own file; leave `dead_letter` out to write dead letters there".into(),
         ));
     }
     if let SourceConfig::Generator(generator) = &config.source {

@@ -12,6 +12,6 @@ pub use env::{Environment, Override};
 pub use error::{ConfigError, Dotted, KeyPath, Location};
 pub use load::{load_file, load_str};
 pub use model::{
-    BatchOverrides, BatchSettings, BufferConfig, OnTableError, PipelineConfig, RetryConfig,
-    SchemaChanges, SinkConfig, SourceConfig, TablePolicy, TableSettings,
+    BatchOverrides, BatchSettings, BufferConfig, DeadLetterConfig, OnTableError, PipelineConfig,
+    RetryConfig, SchemaChanges, SinkConfig, SourceConfig, TablePolicy, TableSettings,
 };

@@ -28,6 +28,8 @@ pub struct PipelineConfig {
     pub tables: BTreeMap<String, TableSettings>,
     pub retry: RetryConfig,
     pub buffer: BufferConfig,
+    /// Where records the source could not apply go.
+    pub dead_letter: DeadLetterConfig,
 }
 
 /// `source.kind` and its keys.
@@ -47,6 +49,24 @@ pub enum SinkConfig {
     Jsonl(JsonlConfig),
     Postgres(PostgresConfig),
     Kafka(KafkaSinkConfig),
+}
+
+/// `dead_letter.kind` and its keys, resolved against the sink.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DeadLetterConfig {
+    /// Written by the sink beside the rows, in the same transaction: its
+    /// `_ws_dead_letters` table, `<topic_prefix>._dead_letters` topic or
+    /// jsonl lines. The default, and what `postgres_table` resolves to
+    /// when it names the postgres sink's own database and schema.
+    #[default]
+    Sink,
+    /// `_ws_dead_letters` in another PostgreSQL database or schema.
+    PostgresTable(PostgresConfig),
+    /// A Kafka topic (`topic`, `<pipeline>._dead_letters` by default).
+    Kafka(KafkaSinkConfig),
+    /// A jsonl file, one `{"dead_letter": …}` object per line.
+    Jsonl(JsonlConfig),
 }
 
 /// Settings that can differ per table; unset keys fall through to the

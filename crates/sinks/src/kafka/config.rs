@@ -50,6 +50,10 @@ pub struct KafkaSinkConfig {
     /// `_watershed_checkpoints.<pipeline>`.
     #[serde(default)]
     pub checkpoint_topic: Option<String>,
+    /// Where records the source could not apply go, with the reason:
+    /// `<topic_prefix>._dead_letters` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_topic: Option<String>,
     /// Records and position in one Kafka transaction (the default), for
     /// `read_committed` consumers. `false` for brokers without
     /// transactions: the position is written once the records before it
@@ -148,6 +152,7 @@ impl KafkaSinkConfig {
             replication: 1,
             schema_topic: None,
             checkpoint_topic: None,
+            dead_letter_topic: None,
             exactly_once: true,
             compression: Compression::default(),
             linger_ms: default_linger_ms(),
@@ -207,6 +212,12 @@ impl KafkaSinkConfig {
         self.checkpoint_topic
             .clone()
             .unwrap_or_else(|| format!("_watershed_checkpoints.{pipeline}"))
+    }
+
+    pub fn dead_letter_topic(&self) -> String {
+        self.dead_letter_topic
+            .clone()
+            .unwrap_or_else(|| format!("{}._dead_letters", self.topic_prefix))
     }
 
     pub fn envelope(&self) -> EnvelopeOptions {

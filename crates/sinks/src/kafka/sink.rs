@@ -112,6 +112,9 @@ impl KafkaSinkError {
 pub struct KafkaSink {
     config: KafkaSinkConfig,
     pipeline: String,
+    /// Keys the checkpoint and the transactional id: the pipeline's name,
+    /// unless this sink is a second destination of the same pipeline.
+    identity: String,
     options: EnvelopeOptions,
     encoder: Encoder,
     producer: Option<Arc<Producer_>>,
@@ -137,6 +140,7 @@ impl KafkaSink {
             options,
             config,
             pipeline: pipeline.to_owned(),
+            identity: pipeline.to_owned(),
             producer: None,
             in_transaction: false,
             topics: HashSet::new(),
@@ -145,6 +149,15 @@ impl KafkaSink {
             row: 0,
             snapshot_started: false,
         }
+    }
+
+    /// Keys this sink's checkpoint and transactional id by `identity`
+    /// instead of the pipeline's name, so that a second destination of the
+    /// same pipeline (its dead letters) neither overwrites the first's
+    /// checkpoint nor fences its producer.
+    pub fn checkpoint_as(mut self, identity: &str) -> Self {
+        self.identity = identity.to_owned();
+        self
     }
 
     fn error(&self, context: impl Into<String>) -> impl FnOnce(KafkaError) -> SinkError + '_ {
@@ -331,10 +344,10 @@ impl KafkaSink {
         }
     }
 
-    /// A record the source could not read goes to `<topic_prefix>._dead_letters`,
+    /// A record the source could not read goes to the dead letter topic,
     /// its original key and value kept, the reason beside them.
     async fn write_dead_letter(&mut self, letter: &DeadLetter) -> Result<(), SinkError> {
-        let topic = format!("{}._dead_letters", self.config.topic_prefix);
+        let topic = self.config.dead_letter_topic();
         self.ensure_topic(&topic, TopicKind::Data).await?;
         let value = serde_json::json!({
             "pipeline": self.pipeline,
@@ -423,7 +436,7 @@ impl Sink for KafkaSink {
         // and aborts whatever transaction it left open.
         self.producer = None;
         self.in_transaction = false;
-        let settings = self.config.producer_settings(&self.pipeline);
+        let settings = self.config.producer_settings(&self.identity);
         let shown: Vec<String> = settings
             .iter()
             .map(|(k, v)| {
@@ -455,11 +468,11 @@ impl Sink for KafkaSink {
         .map_err(self.error("connect (initialise the producer)"))?;
         self.producer = Some(producer);
 
-        let checkpoint_topic = self.config.checkpoint_topic(&self.pipeline);
+        let checkpoint_topic = self.config.checkpoint_topic(&self.identity);
         self.ensure_topic(&checkpoint_topic, TopicKind::Compacted)
             .await?;
         let reader = self.client_config(self.config.common_settings());
-        let pipeline = self.pipeline.clone();
+        let pipeline = self.identity.clone();
         let topic = checkpoint_topic.clone();
         let stored =
             tokio::task::spawn_blocking(move || read_checkpoint(reader, &topic, &pipeline))
@@ -524,7 +537,7 @@ impl Sink for KafkaSink {
 
     async fn flush(&mut self, position: &Position) -> Result<(), SinkError> {
         self.begin()?;
-        let topic = self.config.checkpoint_topic(&self.pipeline);
+        let topic = self.config.checkpoint_topic(&self.identity);
         let value = position.to_json();
         if !self.config.exactly_once {
             // At least once: the position goes out only after every record
@@ -533,7 +546,7 @@ impl Sink for KafkaSink {
         }
         self.send(
             &topic,
-            Some(self.pipeline.as_bytes()),
+            Some(self.identity.as_bytes()),
             Some(value.as_bytes()),
         )
         .await?;

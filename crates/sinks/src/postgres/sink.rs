@@ -42,6 +42,9 @@ const SESSION_SETTINGS: &str = "SET enable_hashjoin = off; SET enable_mergejoin 
 pub struct PostgresSink {
     config: PostgresConfig,
     pipeline: String,
+    /// Keys the checkpoint row: the pipeline's name, unless this sink is a
+    /// second destination of the same pipeline (its dead letters).
+    checkpoint_key: String,
     session: Option<Session>,
     tables: HashMap<TableName, TableState>,
     next_staging: u64,
@@ -72,6 +75,7 @@ impl PostgresSink {
         Self {
             config,
             pipeline: pipeline.to_owned(),
+            checkpoint_key: pipeline.to_owned(),
             session: None,
             tables: HashMap::new(),
             next_staging: 0,
@@ -80,6 +84,14 @@ impl PostgresSink {
             frozen: None,
             fence: OffsetFence::default(),
         }
+    }
+
+    /// Keys the checkpoint row by `key` instead of the pipeline's name, so
+    /// that a second destination of the same pipeline (its dead letters)
+    /// does not overwrite the first's checkpoint in a shared schema.
+    pub fn checkpoint_as(mut self, key: &str) -> Self {
+        self.checkpoint_key = key.to_owned();
+        self
     }
 
     /// Refuses to alter the targets of the tables `frozen` names: a shape
@@ -157,7 +169,7 @@ impl PostgresSink {
     /// first commits cannot both miss it).
     async fn lock_checkpoint(&mut self) -> Result<Option<Position>, SinkError> {
         let table = self.checkpoints_table();
-        let pipeline = self.pipeline.clone();
+        let pipeline = self.checkpoint_key.clone();
         let empty = Position::KafkaOffsets {
             offsets: Default::default(),
         }
@@ -231,7 +243,7 @@ impl PostgresSink {
             "SELECT position::text FROM {} WHERE pipeline = $1",
             self.checkpoints_table()
         );
-        let pipeline = self.pipeline.clone();
+        let pipeline = self.checkpoint_key.clone();
         let row = self
             .session()?
             .client
@@ -245,7 +257,7 @@ impl PostgresSink {
             .map_err(|source| SinkError::Checkpoint {
                 location: format!(
                     "{}.{CHECKPOINTS} (pipeline {})",
-                    self.config.schema, self.pipeline
+                    self.config.schema, self.checkpoint_key
                 ),
                 source,
             })
@@ -467,7 +479,7 @@ impl PostgresSink {
     }
 
     async fn commit(&mut self, position: &Position) -> Result<(), SinkError> {
-        let pipeline = self.pipeline.clone();
+        let pipeline = self.checkpoint_key.clone();
         let position = if matches!(position, Position::KafkaOffsets { .. }) {
             let stored = self.lock_checkpoint().await?;
             self.fence.merge(stored, position)?

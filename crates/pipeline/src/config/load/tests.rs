@@ -412,3 +412,76 @@ tables:
         "{typo}"
     );
 }
+
+#[test]
+fn dead_letter_destinations_resolve_against_the_sink() {
+    // Absent, `sink`, or the postgres sink's own database and schema: the
+    // sink writes them, in the rows' transaction.
+    assert_eq!(load(SHOP).unwrap().dead_letter, DeadLetterConfig::Sink);
+    for same in [
+        "dead_letter: { kind: postgres_table }",
+        "dead_letter: { kind: postgres_table, schema: raw }",
+        "dead_letter: { kind: sink }",
+    ] {
+        let config = load(&format!("{SHOP}{same}\n")).unwrap();
+        assert_eq!(config.dead_letter, DeadLetterConfig::Sink, "{same}");
+    }
+    let other = load(&format!(
+        "{SHOP}dead_letter: {{ kind: postgres_table, schema: errors }}\n"
+    ))
+    .unwrap();
+    let DeadLetterConfig::PostgresTable(postgres) = &other.dead_letter else {
+        panic!("{other:?}")
+    };
+    assert_eq!(postgres.schema, "errors");
+    assert!(postgres.url.contains("127.0.0.1:5432/dwh"));
+
+    let kafka = load(&format!(
+        "{SHOP}dead_letter: {{ kind: kafka, brokers: \"k:9092\" }}\n"
+    ))
+    .unwrap();
+    let DeadLetterConfig::Kafka(kafka) = &kafka.dead_letter else {
+        panic!("{kafka:?}")
+    };
+    assert_eq!(kafka.dead_letter_topic(), "shop._dead_letters");
+    assert!(kafka.exactly_once);
+
+    let jsonl = load(&format!(
+        "{HB}dead_letter: {{ kind: jsonl, path: letters.jsonl }}\n"
+    ))
+    .unwrap();
+    let DeadLetterConfig::Jsonl(jsonl) = &jsonl.dead_letter else {
+        panic!("{jsonl:?}")
+    };
+    assert_eq!(jsonl.path, Path::new("/etc/watershed/letters.jsonl"));
+}
+
+#[test]
+fn bad_dead_letter_destinations_are_refused_naming_the_key() {
+    let hb = |rest: &str| error(&format!("{HB}dead_letter: {rest}\n"));
+    let message = hb("{ kind: postgres_table }");
+    assert!(message.contains("dead_letter.url"), "{message}");
+    assert!(message.contains("line 4"), "{message}");
+    let message = hb("{ kind: s3 }");
+    assert!(
+        message.contains("dead_letter.kind") && message.contains("postgres_table, kafka, jsonl"),
+        "{message}"
+    );
+    let message = hb("{ kind: kafka, brokers: \"k:9092\", topic: \"bad topic\" }");
+    assert!(message.contains("dead_letter.topic"), "{message}");
+    let message = hb("{ kind: kafka, topic: t }");
+    assert!(message.contains("brokers"), "{message}");
+    let message = hb("{ kind: sink, path: x }");
+    assert!(message.contains("dead_letter.path"), "{message}");
+    let jsonl_sink = HB.replace(
+        "{ kind: sqlite, path: ./hb.db }",
+        "{ kind: jsonl, path: ./hb.jsonl }",
+    );
+    let message = error(&format!(
+        "{jsonl_sink}dead_letter: {{ kind: jsonl, path: hb.jsonl }}\n"
+    ));
+    assert!(
+        message.contains("dead_letter.path") && message.contains("sink's own file"),
+        "{message}"
+    );
+}
