@@ -251,7 +251,9 @@ impl KafkaSinkConfig {
             // Java's partitioner: a key lands where Debezium would put it.
             ("partitioner", "murmur2_random".into()),
             ("transaction.timeout.ms", "60000".into()),
-            ("queue.buffering.max.kbytes", "65536".into()),
+            // Two batches of records at most (20,000 × ~600 B each), not
+            // librdkafka's 1 GiB default: memory stays flat.
+            ("queue.buffering.max.kbytes", "32768".into()),
             // Topics are created with the configured partitions, never by
             // the broker's defaults on first use.
             ("allow.auto.create.topics", "false".into()),

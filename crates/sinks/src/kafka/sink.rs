@@ -48,6 +48,10 @@ enum TopicKind {
 struct Deliveries {
     failed: AtomicU64,
     last_error: Mutex<Option<KafkaError>>,
+    /// Records queued and not yet reported delivered or failed.
+    in_flight: AtomicU64,
+    /// Woken when `in_flight` reaches zero.
+    settled: tokio::sync::Notify,
 }
 
 impl ClientContext for Deliveries {}
@@ -56,6 +60,9 @@ impl ProducerContext for Deliveries {
     type DeliveryOpaque = ();
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.settled.notify_waiters();
+        }
         if let Err((error, message)) = result {
             self.failed.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(topic = message.topic(), partition = message.partition(), %error, "record not delivered");
@@ -273,14 +280,19 @@ impl KafkaSink {
         if let Some(value) = value {
             record = record.payload(value);
         }
+        let in_flight = &producer.context().in_flight;
         loop {
+            // Counted before the send: its delivery report may come first.
+            in_flight.fetch_add(1, Ordering::AcqRel);
             match producer.send(record) {
                 Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
                     record = back;
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 Err((error, _)) => {
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
                     return Err(self.error(format!("produce to {topic}"))(error));
                 }
             }
@@ -288,15 +300,31 @@ impl KafkaSink {
     }
 
     /// Waits until every queued record is delivered; fails when one was
-    /// refused since the last call.
+    /// refused since the last call. `Producer::flush` would do, but it
+    /// polls for delivery reports in steps of 100 ms while the producer's
+    /// own thread takes them, so every flush took 100 ms: here the
+    /// delivery callback wakes the waiter.
     async fn delivered(&mut self) -> Result<(), SinkError> {
         let producer = self.producer()?;
-        let flushing = producer.clone();
-        tokio::task::spawn_blocking(move || flushing.flush(COMMIT_TIMEOUT))
-            .await
-            .map_err(|e| SinkError::Refused(format!("kafka flush task failed: {e}")))?
-            .map_err(self.error("deliver the batch"))?;
         let context = producer.context();
+        // Send what lingers now rather than after linger.ms; the call
+        // returns at once, timed out, which is expected.
+        let _ = producer.flush(Duration::ZERO);
+        let deadline = tokio::time::Instant::now() + COMMIT_TIMEOUT;
+        loop {
+            let settled = context.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            if context.in_flight.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, settled).await.is_err() {
+                self.producer = None;
+                return Err(self.error("deliver the batch")(KafkaError::Flush(
+                    RDKafkaErrorCode::OperationTimedOut,
+                )));
+            }
+        }
         if context.failed.swap(0, Ordering::Relaxed) > 0 {
             let error = context
                 .last_error
@@ -394,6 +422,9 @@ fn read_checkpoint(
         .set("group.id", format!("watershed-checkpoint-{pipeline}"))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
+        // The end is known (the high watermark); an empty fetch at it need
+        // not wait the default half second for data.
+        .set("fetch.wait.max.ms", "10")
         .set("isolation.level", "read_committed");
     let consumer: BaseConsumer = config
         .create()
@@ -418,10 +449,16 @@ fn read_checkpoint(
             None => {}
             Some(Err(KafkaError::PartitionEOF(_))) => return Ok(last),
             Some(Err(e)) => return Err((context("read"), e)),
-            Some(Ok(message)) if message.key() == Some(pipeline.as_bytes()) => {
-                last = message.payload().map(<[u8]>::to_vec);
+            Some(Ok(message)) => {
+                if message.key() == Some(pipeline.as_bytes()) {
+                    last = message.payload().map(<[u8]>::to_vec);
+                }
+                // Past the last record: the high watermark was read first,
+                // so a later commit can only have a newer owner (fenced).
+                if message.offset() + 1 >= high {
+                    return Ok(last);
+                }
             }
-            Some(Ok(_)) => {}
         }
     }
     Err((
