@@ -1,9 +1,9 @@
 //! Watershed's Debezium records against Debezium's own: the statements
 //! behind the captured fixtures (`fixtures/debezium/mysql/`) run on a
 //! throwaway MariaDB, the MySQL source reads them, the envelope encodes
-//! them, and every record must equal Debezium's field by field, except the
-//! values that depend on when and where it ran (timestamps, binlog
-//! coordinates).
+//! them (the bytes the sink sends), and every record must equal Debezium's
+//! field by field, except the values that depend on when and where it ran
+//! (timestamps, binlog coordinates).
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value as Json;
 use watershed_events::{Event, Position};
 use watershed_sinks::kafka::{
-    BinaryHandling, DecimalHandling, Encoding, EnvelopeOptions, Record, SnapshotMarker, SourceInfo,
-    TimePrecision, history_record, records,
+    BinaryHandling, DecimalHandling, Encoder, Encoding, EnvelopeOptions, Record, SnapshotMarker,
+    SourceInfo, TimePrecision, history_record, topic,
 };
 use watershed_sources::Source;
 use watershed_sources::mysql::{MysqlConfig, MysqlSource, SnapshotMode};
@@ -93,6 +93,25 @@ fn comparable(mut record: Json, db: &str) -> Json {
     }
     record.as_object_mut().unwrap().remove("headers");
     record
+}
+
+/// The records as the sink sends them: the encoder's bytes, parsed.
+fn records(
+    change: &watershed_events::Change,
+    source: &SourceInfo,
+    options: &EnvelopeOptions,
+    now_micros: i64,
+) -> Vec<Record> {
+    let parse = |bytes: Option<Vec<u8>>| bytes.map(|b| serde_json::from_slice(&b).unwrap());
+    Encoder::new(options.clone())
+        .encode(change, source, now_micros)
+        .into_iter()
+        .map(|encoded| Record {
+            topic: topic(&change.table, options),
+            key: parse(encoded.key),
+            value: parse(encoded.value),
+        })
+        .collect()
 }
 
 fn ours_json(record: Record) -> Json {

@@ -77,9 +77,77 @@ pub fn topic(table: &TableSchema, options: &EnvelopeOptions) -> String {
     }
 }
 
+/// One record of a change, before it is encoded: the row image its key
+/// comes from, and its value (`None` for a tombstone).
+pub(crate) struct Planned<'a> {
+    pub key: Option<&'a [Value]>,
+    pub value: Option<PlannedValue<'a>>,
+}
+
+/// The envelope fields that differ between a change's records.
+pub(crate) struct PlannedValue<'a> {
+    pub op: &'static str,
+    pub before: Option<&'a [Value]>,
+    pub after: Option<&'a [Value]>,
+}
+
 /// The records Debezium writes for `change`: one per insert, update and
 /// truncate; a delete and its tombstone; a key-changing update as a delete,
-/// its tombstone and a create. `now_micros` is when the record is made.
+/// its tombstone and a create. A change without the row image its
+/// operation needs writes nothing.
+pub(crate) fn plan<'a>(change: &'a Change, snapshot: bool, tombstones: bool) -> Vec<Planned<'a>> {
+    let value = |op, before, after| Some(PlannedValue { op, before, after });
+    let delete = |before: &'a [Value]| {
+        let mut out = vec![Planned {
+            key: Some(before),
+            value: value("d", Some(before), None),
+        }];
+        if tombstones {
+            out.push(Planned {
+                key: Some(before),
+                value: None,
+            });
+        }
+        out
+    };
+    match (change.op, change.before.as_deref(), change.after.as_deref()) {
+        (ChangeOp::Insert, _, Some(after)) => {
+            let op = if snapshot { "r" } else { "c" };
+            vec![Planned {
+                key: Some(after),
+                value: value(op, None, Some(after)),
+            }]
+        }
+        (ChangeOp::Update, Some(before), Some(after)) => {
+            let key_kept = change
+                .table
+                .primary_key_indices()
+                .into_iter()
+                .all(|i| before.get(i) == after.get(i));
+            if key_kept {
+                return vec![Planned {
+                    key: Some(after),
+                    value: value("u", Some(before), Some(after)),
+                }];
+            }
+            let mut out = delete(before);
+            out.push(Planned {
+                key: Some(after),
+                value: value("c", None, Some(after)),
+            });
+            out
+        }
+        (ChangeOp::Delete, Some(before), _) => delete(before),
+        (ChangeOp::Truncate, _, _) => vec![Planned {
+            key: None,
+            value: value("t", None, None),
+        }],
+        _ => Vec::new(),
+    }
+}
+
+/// The records Debezium writes for `change` (see [`plan`]), as JSON.
+/// `now_micros` is when the record is made.
 pub fn records(
     change: &Change,
     source: &SourceInfo,
@@ -95,35 +163,16 @@ pub fn records(
         now_micros,
     };
     let snapshot = source.snapshot != SnapshotMarker::No;
-    match (change.op, change.before.as_deref(), change.after.as_deref()) {
-        (ChangeOp::Insert, _, Some(after)) => {
-            let op = if snapshot { "r" } else { "c" };
-            vec![writer.record(writer.key(after), op, None, Some(after))]
-        }
-        (ChangeOp::Update, Some(before), Some(after)) => {
-            let (old_key, new_key) = (writer.key(before), writer.key(after));
-            if old_key == new_key {
-                return vec![writer.record(new_key, "u", Some(before), Some(after))];
-            }
-            let mut out = vec![writer.record(old_key.clone(), "d", Some(before), None)];
-            if options.tombstones {
-                out.push(writer.tombstone(old_key));
-            }
-            out.push(writer.record(new_key, "c", None, Some(after)));
-            out
-        }
-        (ChangeOp::Delete, Some(before), _) => {
-            let key = writer.key(before);
-            let mut out = vec![writer.record(key.clone(), "d", Some(before), None)];
-            if options.tombstones {
-                out.push(writer.tombstone(key));
-            }
-            out
-        }
-        (ChangeOp::Truncate, _, _) => vec![writer.record(None, "t", None, None)],
-        // A change without the row image its operation needs writes nothing.
-        _ => Vec::new(),
-    }
+    plan(change, snapshot, options.tombstones)
+        .into_iter()
+        .map(|planned| Record {
+            topic: writer.topic.clone(),
+            key: planned.key.and_then(|row| writer.key(row)),
+            value: planned
+                .value
+                .map(|v| writer.record(v.op, v.before, v.after)),
+        })
+        .collect()
 }
 
 struct Writer<'a> {
@@ -171,21 +220,7 @@ impl Writer<'_> {
         }
     }
 
-    fn tombstone(&self, key: Option<Json>) -> Record {
-        Record {
-            topic: self.topic.clone(),
-            key,
-            value: None,
-        }
-    }
-
-    fn record(
-        &self,
-        key: Option<Json>,
-        op: &str,
-        before: Option<&[Value]>,
-        after: Option<&[Value]>,
-    ) -> Record {
+    fn record(&self, op: &str, before: Option<&[Value]>, after: Option<&[Value]>) -> Json {
         let row = |image: Option<&[Value]>| image.map_or(Json::Null, |r| self.row(r));
         let micros = self.now_micros;
         let payload = json!({
@@ -198,15 +233,10 @@ impl Writer<'_> {
             "ts_us": micros,
             "ts_ns": i128::from(micros) * 1000,
         });
-        let value = if self.options.schemas {
+        if self.options.schemas {
             self.wrap(envelope_schema(self.table, self.options), payload)
         } else {
             payload
-        };
-        Record {
-            topic: self.topic.clone(),
-            key,
-            value: Some(value),
         }
     }
 
