@@ -36,6 +36,30 @@ pub enum Decoded {
 pub struct DebeziumDecoder {
     tables: HashMap<TableName, (Arc<Vec<Column>>, Arc<TableSchema>)>,
     schemas: HashMap<Box<str>, Arc<Vec<Column>>>,
+    /// Schema texts seen last, newest first: a record whose bytes repeat
+    /// one of them is split without scanning its schema at all.
+    recent: Vec<Arc<str>>,
+    /// The columns of the schema text decoded last, by that text.
+    last_columns: Option<(Arc<str>, Arc<Vec<Column>>)>,
+}
+
+/// Schema texts [`DebeziumDecoder::recent`] keeps.
+const RECENT_SCHEMAS: usize = 8;
+
+/// `(schema, payload)` of a JsonConverter value whose schema is byte for
+/// byte one of `recent`; `None` when it is not (then it is parsed).
+fn split_known<'a>(value: &'a [u8], recent: &[Arc<str>]) -> Option<(usize, &'a [u8])> {
+    const HEAD: &[u8] = br#"{"schema":"#;
+    const MIDDLE: &[u8] = br#","payload":"#;
+    let rest = value.strip_prefix(HEAD)?;
+    recent.iter().enumerate().find_map(|(i, schema)| {
+        let payload = rest
+            .strip_prefix(schema.as_bytes())?
+            .strip_prefix(MIDDLE)?
+            .trim_ascii_end()
+            .strip_suffix(b"}")?;
+        Some((i, payload))
+    })
 }
 
 /// Schema cache entries kept at most (a topic of many shapes, or garbage).
@@ -57,18 +81,39 @@ impl DebeziumDecoder {
             return Ok(Decoded::Skip);
         };
         let not_json = |e: serde_json::Error| format!("value is not JSON: {e}");
-        let (schema_text, value): (Option<&str>, Json) =
-            match serde_json::from_slice::<Wrapped<'_>>(value) {
+        let known = split_known(value, &self.recent).and_then(|(i, payload)| {
+            // Not the whole rest (a further field): parsed the long way.
+            let payload: Json = serde_json::from_slice(payload).ok()?;
+            Some((i, payload))
+        });
+        let (schema_text, value): (Option<Arc<str>>, Json) = match known {
+            Some((i, payload)) => {
+                let schema = self.recent[i].clone();
+                if i > 0 {
+                    self.recent[..=i].rotate_right(1);
+                }
+                (Some(schema), payload)
+            }
+            None => match serde_json::from_slice::<Wrapped<'_>>(value) {
                 Ok(Wrapped {
                     schema,
                     payload: Some(payload),
-                }) => (
-                    schema.map(|s| s.get()),
-                    serde_json::from_str(payload.get()).map_err(not_json)?,
-                ),
+                }) => {
+                    let schema: Option<Arc<str>> = schema.map(|s| Arc::from(s.get()));
+                    if let Some(schema) = &schema {
+                        self.recent.insert(0, schema.clone());
+                        self.recent.truncate(RECENT_SCHEMAS);
+                    }
+                    (
+                        schema,
+                        serde_json::from_str(payload.get()).map_err(not_json)?,
+                    )
+                }
                 Ok(_) => (None, serde_json::from_slice(value).map_err(not_json)?),
                 Err(e) => return Err(not_json(e)),
-            };
+            },
+        };
+        let schema_text = schema_text.as_deref();
         let key: Option<Json> = match key {
             Some(key) => {
                 Some(serde_json::from_slice(key).map_err(|e| format!("key is not JSON: {e}"))?)
@@ -176,7 +221,11 @@ impl DebeziumDecoder {
         schema: &str,
         key: &[String],
     ) -> Result<(bool, Arc<TableSchema>), String> {
-        let columns = match self.schemas.get(schema) {
+        let last = self
+            .last_columns
+            .as_ref()
+            .filter(|(text, _)| std::ptr::eq(text.as_ref(), schema));
+        let columns = match last.map(|(_, c)| c).or_else(|| self.schemas.get(schema)) {
             Some(columns) => columns.clone(),
             None => {
                 let columns = Arc::new(columns_of(schema)?);
@@ -187,6 +236,14 @@ impl DebeziumDecoder {
                 columns
             }
         };
+        // The fast split hands out the same text (one allocation) for a
+        // repeated schema: the next record finds its columns by address,
+        // without hashing kilobytes of schema.
+        if let Some(text) = self.recent.first()
+            && std::ptr::eq(text.as_ref(), schema)
+        {
+            self.last_columns = Some((text.clone(), columns.clone()));
+        }
         let previous = self.tables.get(name);
         if let Some((known, table)) = previous
             && Arc::ptr_eq(known, &columns)
@@ -574,6 +631,55 @@ mod tests {
         let err = decoder.decode(None, Some(v4)).unwrap_err();
         assert!(err.contains("version `9.0.0`"), "{err}");
         assert_eq!(decoder.decode(Some(b"{}"), None), Ok(Decoded::Skip));
+    }
+
+    #[test]
+    fn a_repeated_schema_is_split_without_parsing_and_decodes_the_same() {
+        let schema = r#"{"type":"struct","fields":[{"type":"struct","field":"after","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":true,"field":"s"}]}]}"#;
+        let record = |payload: &str| format!(r#"{{"schema":{schema},"payload":{payload}}}"#);
+        let payload = |id: i32, s: &str| {
+            format!(
+                r#"{{"op":"c","source":{{"version":"3.6.3.Final","db":"d","table":"t"}},"before":null,"after":{{"id":{id},"s":"{s}"}}}}"#
+            )
+        };
+        let key = |id: i32| format!(r#"{{"id":{id}}}"#);
+        let mut warm = DebeziumDecoder::default();
+        warm.decode(
+            Some(key(1).as_bytes()),
+            Some(record(&payload(1, "a")).as_bytes()),
+        )
+        .unwrap();
+        assert!(split_known(record(&payload(2, "b")).as_bytes(), &warm.recent).is_some());
+        for value in [
+            record(&payload(2, "b")),
+            record(&payload(3, r#"x},{\"payload\":{"#)),
+            // A further field after the payload: not the fast path's shape.
+            format!(
+                r#"{{"schema":{schema},"payload":{},"extra":1}}"#,
+                payload(4, "d")
+            ),
+        ] {
+            let id = if value.contains("\"extra\"") {
+                4
+            } else if value.contains("\"b\"") {
+                2
+            } else {
+                3
+            };
+            let fresh = DebeziumDecoder::default()
+                .decode(Some(key(id).as_bytes()), Some(value.as_bytes()))
+                .unwrap();
+            let Decoded::Change(_, fresh) = fresh else {
+                panic!("{fresh:?}")
+            };
+            let Decoded::Change(None, known) = warm
+                .decode(Some(key(id).as_bytes()), Some(value.as_bytes()))
+                .unwrap()
+            else {
+                panic!("same table, same shape: no announcement")
+            };
+            assert_eq!(known.after, fresh.after, "{value}");
+        }
     }
 
     #[test]

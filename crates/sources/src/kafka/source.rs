@@ -172,9 +172,13 @@ impl KafkaSource {
             return Ok(consumer.clone());
         }
         let mut client = ClientConfig::new();
-        // Prefetch: librdkafka's default (64 MiB) would come on top of the
-        // pipeline's own bounded buffers.
-        client.set("queued.max.messages.kbytes", "16384");
+        // When its prefetch queue is full, librdkafka postpones the
+        // partition's next fetch by this long (default 1 s): the pipeline
+        // drains the queue in a fraction of that, and sat idle. The queue
+        // keeps librdkafka's default size (64 MiB): a smaller one left the
+        // consumer waiting at every partition switch (16 MiB: 36k
+        // records/s against 52k/s, for the same peak RSS).
+        client.set("fetch.queue.backoff.ms", "10");
         for (key, value) in &self.config.properties {
             client.set(key, value);
         }
@@ -448,6 +452,11 @@ impl Source for KafkaSource {
             }
             self.next.insert(key, message.offset() + 1);
         }
+        tracing::debug!(
+            records,
+            waited_ms = (Instant::now() + CHUNK_WAIT - deadline).as_millis() as u64,
+            "kafka chunk read"
+        );
         if records == 0 {
             return Ok(Some(Vec::new()));
         }
