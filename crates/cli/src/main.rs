@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    process::settle_allocator();
     let args = args::Cli::parse();
     let run_id = process::new_run_id();
     logging::init(args.global.log_format, &run_id);
