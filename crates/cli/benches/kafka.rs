@@ -339,11 +339,15 @@ fn kafka_to_postgres(pg: &Postgres, kafka: &Kafka, rows: u64) {
     }
     producer.flush(Duration::from_secs(900)).expect("flush");
 
-    // The ceiling: a consumer reading every record, doing nothing else.
+    // The ceiling: a consumer reading every record, doing nothing else,
+    // with the fetch settings the kafka source uses (librdkafka's default
+    // 1 s fetch backoff on a full prefetch queue would make it slower than
+    // the pipeline it is the ceiling of).
     let reader: BaseConsumer = client(&brokers)
         .set("group.id", unique_name("ceiling"))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
+        .set("fetch.queue.backoff.ms", "10")
         .create()
         .expect("consumer");
     reader.subscribe(&[&topic]).expect("subscribe");
