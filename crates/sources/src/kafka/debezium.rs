@@ -41,6 +41,104 @@ pub struct DebeziumDecoder {
     recent: Vec<Arc<str>>,
     /// The columns of the schema text decoded last, by that text.
     last_columns: Option<(Arc<str>, Arc<Vec<Column>>)>,
+    /// The key schema text seen last and its field names.
+    last_key: Option<(Box<str>, Arc<Vec<String>>)>,
+}
+
+/// The parts of a Debezium payload the decoder reads; the rest is
+/// skipped without building anything.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    op: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    before: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    after: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    source: Option<SourceBlock<'a>>,
+    /// Present in schema change records, which are skipped.
+    #[serde(default)]
+    ddl: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "tableChanges")]
+    table_changes: Option<serde::de::IgnoredAny>,
+}
+
+/// What the decoder reads of the `source` block.
+#[derive(serde::Deserialize)]
+struct SourceBlock<'a> {
+    #[serde(borrow, default)]
+    version: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    table: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    db: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    schema: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl SourceBlock<'_> {
+    fn check_version(&self) -> Result<(), String> {
+        let version = self.version.as_deref().unwrap_or("");
+        if KNOWN_MAJOR_VERSIONS.iter().any(|v| version.starts_with(v)) {
+            Ok(())
+        } else {
+            Err(format!(
+                "envelope from Debezium version `{version}`, which this release does not know \
+                 (it reads 1.x to 3.x)"
+            ))
+        }
+    }
+
+    fn table_name(&self) -> Result<TableName, String> {
+        let text = |t: &Option<std::borrow::Cow<'_, str>>| {
+            t.as_deref().filter(|s| !s.is_empty()).map(str::to_owned)
+        };
+        let table = text(&self.table).ok_or("`source.table` is missing")?;
+        // MySQL names the database, PostgreSQL the schema.
+        let schema = text(&self.schema).or_else(|| text(&self.db));
+        Ok(TableName::new(schema.as_deref(), &table))
+    }
+}
+
+/// A record key, split like a value: schema and payload unread.
+struct Key<'a> {
+    schema: Option<&'a serde_json::value::RawValue>,
+    payload: &'a [u8],
+}
+
+impl<'a> Key<'a> {
+    fn parse(key: &'a [u8]) -> Result<Self, String> {
+        match serde_json::from_slice::<Wrapped<'a>>(key) {
+            Ok(Wrapped {
+                schema,
+                payload: Some(payload),
+            }) => Ok(Key {
+                schema,
+                payload: payload.get().as_bytes(),
+            }),
+            Ok(_) => Ok(Key {
+                schema: None,
+                payload: key,
+            }),
+            Err(e) => Err(format!("key is not JSON: {e}")),
+        }
+    }
+
+    fn payload(&self) -> Result<Map<String, Json>, String> {
+        serde_json::from_slice(self.payload).map_err(|_| "key is not an object".to_owned())
+    }
+}
+
+/// A value that does not parse as a Debezium payload: not JSON at all, or
+/// JSON of another shape.
+fn not_an_envelope(e: serde_json::Error) -> String {
+    match e.classify() {
+        serde_json::error::Category::Data => {
+            format!("value is not a Debezium envelope: {e}")
+        }
+        _ => format!("value is not JSON: {e}"),
+    }
 }
 
 /// Schema texts [`DebeziumDecoder::recent`] keeps.
@@ -80,71 +178,30 @@ impl DebeziumDecoder {
         let Some(value) = value else {
             return Ok(Decoded::Skip);
         };
-        let not_json = |e: serde_json::Error| format!("value is not JSON: {e}");
-        let known = split_known(value, &self.recent).and_then(|(i, payload)| {
-            // Not the whole rest (a further field): parsed the long way.
-            let payload: Json = serde_json::from_slice(payload).ok()?;
-            Some((i, payload))
-        });
-        let (schema_text, value): (Option<Arc<str>>, Json) = match known {
-            Some((i, payload)) => {
-                let schema = self.recent[i].clone();
-                if i > 0 {
-                    self.recent[..=i].rotate_right(1);
-                }
-                (Some(schema), payload)
-            }
-            None => match serde_json::from_slice::<Wrapped<'_>>(value) {
-                Ok(Wrapped {
-                    schema,
-                    payload: Some(payload),
-                }) => {
-                    let schema: Option<Arc<str>> = schema.map(|s| Arc::from(s.get()));
-                    if let Some(schema) = &schema {
-                        self.recent.insert(0, schema.clone());
-                        self.recent.truncate(RECENT_SCHEMAS);
-                    }
-                    (
-                        schema,
-                        serde_json::from_str(payload.get()).map_err(not_json)?,
-                    )
-                }
-                Ok(_) => (None, serde_json::from_slice(value).map_err(not_json)?),
-                Err(e) => return Err(not_json(e)),
-            },
-        };
+        let (schema_text, envelope) = self.envelope(value)?;
         let schema_text = schema_text.as_deref();
-        let key: Option<Json> = match key {
-            Some(key) => {
-                Some(serde_json::from_slice(key).map_err(|e| format!("key is not JSON: {e}"))?)
-            }
+        let key = match key {
+            Some(key) => Some(Key::parse(key)?),
             None => None,
         };
-        let Some(payload) = value.as_object() else {
-            return Err("value is not a Debezium envelope (no payload object)".into());
-        };
-        let Some(op) = payload.get("op").and_then(Json::as_str) else {
-            if payload.contains_key("ddl") || payload.contains_key("tableChanges") {
+        let Some(op) = envelope.op.as_deref() else {
+            if envelope.ddl.is_some() || envelope.table_changes.is_some() {
                 return Ok(Decoded::Skip);
             }
             return Err("value is not a Debezium envelope (no `op`)".into());
         };
-        let source = payload
-            .get("source")
-            .and_then(Json::as_object)
+        let source = envelope
+            .source
+            .as_ref()
             .ok_or("envelope without a `source` block")?;
-        check_version(source)?;
-        let name = table_name(source)?;
+        source.check_version()?;
+        let name = source.table_name()?;
         let schema = schema_text.ok_or_else(|| {
             format!(
                 "record of {name} carries no schema (JsonConverter schemas.enable=false): \
                  column types are unknown; produce with schemas enabled"
             )
         })?;
-        let key_fields = key
-            .as_ref()
-            .map(|k| key_columns(split(k).0, split(k).1))
-            .unwrap_or_default();
         // A truncate concerns no row and has no key.
         if key.is_none()
             && op != "t"
@@ -157,6 +214,10 @@ impl DebeziumDecoder {
                 known.primary_key.join(", ")
             ));
         }
+        let key_fields = match &key {
+            Some(key) => self.key_fields(key)?,
+            None => Arc::default(),
+        };
         let (fresh, table) = if op == "t" {
             // Keyless: its table keeps the shape and key it had.
             match self.tables.get(&name) {
@@ -167,18 +228,19 @@ impl DebeziumDecoder {
             self.table(&name, schema, &key_fields)?
         };
         let announce = fresh.then(|| SchemaChange::new(table.clone()));
-        let image = |field: &str| -> Result<Option<Row>, String> {
-            match payload.get(field) {
-                None | Some(Json::Null) => Ok(None),
-                Some(Json::Object(row)) => row_of(&table, row).map(Some),
-                Some(_) => Err(format!("`{field}` is not an object")),
+        let image = |field: &str, raw: Option<&serde_json::value::RawValue>| {
+            let Some(raw) = raw else { return Ok(None) };
+            match serde_json::from_str::<Option<Map<String, Json>>>(raw.get()) {
+                Ok(None) => Ok(None),
+                Ok(Some(row)) => row_of(&table, &row).map(Some),
+                Err(_) => Err(format!("`{field}` is not an object")),
             }
         };
         let key_row = || -> Result<Row, String> {
             let key = key
                 .as_ref()
                 .ok_or_else(|| format!("a {op} of {name} without a key or row image"))?;
-            let payload = split(key).1.as_object().ok_or("key is not an object")?;
+            let payload = key.payload()?;
             let mut row = vec![Value::Unchanged; table.columns.len()];
             for (i, column) in table.columns.iter().enumerate() {
                 if let Some(v) = payload.get(&column.name) {
@@ -187,21 +249,22 @@ impl DebeziumDecoder {
             }
             Ok(row)
         };
+        let (before, after) = (envelope.before, envelope.after);
         let change = match op {
             "c" | "r" => {
-                let after = image("after")?.ok_or("create without `after`")?;
+                let after = image("after", after)?.ok_or("create without `after`")?;
                 Change::insert(table.clone(), after)
             }
             "u" => {
-                let after = image("after")?.ok_or("update without `after`")?;
-                let before = match image("before")? {
+                let after = image("after", after)?.ok_or("update without `after`")?;
+                let before = match image("before", before)? {
                     Some(before) => before,
                     None => key_row()?,
                 };
                 Change::update(table.clone(), before, after)
             }
             "d" => {
-                let before = match image("before")? {
+                let before = match image("before", before)? {
                     Some(before) => before,
                     None => key_row()?,
                 };
@@ -211,6 +274,74 @@ impl DebeziumDecoder {
             other => return Err(format!("unknown op `{other}`")),
         };
         Ok(Decoded::Change(announce, change))
+    }
+
+    /// The schema text and the envelope of a record value: split at a
+    /// schema seen before without reading it, or parsed.
+    fn envelope<'v>(
+        &mut self,
+        value: &'v [u8],
+    ) -> Result<(Option<Arc<str>>, Envelope<'v>), String> {
+        if let Some((i, payload)) = split_known(value, &self.recent)
+            // Not the whole rest (a further field): parsed the long way.
+            && let Ok(envelope) = serde_json::from_slice::<Envelope<'v>>(payload)
+        {
+            let schema = self.recent[i].clone();
+            if i > 0 {
+                self.recent[..=i].rotate_right(1);
+            }
+            return Ok((Some(schema), envelope));
+        }
+        let wrapped: Wrapped<'v> = serde_json::from_slice(value).map_err(not_an_envelope)?;
+        let Wrapped {
+            schema,
+            payload: Some(payload),
+        } = wrapped
+        else {
+            // Payload only (JsonConverter schemas.enable=false).
+            return Ok((
+                None,
+                serde_json::from_slice(value).map_err(not_an_envelope)?,
+            ));
+        };
+        let schema: Option<Arc<str>> = schema.map(|s| Arc::from(s.get()));
+        if let Some(schema) = &schema {
+            self.recent.insert(0, schema.clone());
+            self.recent.truncate(RECENT_SCHEMAS);
+        }
+        let envelope = serde_json::from_str(payload.get()).map_err(not_an_envelope)?;
+        Ok((schema, envelope))
+    }
+
+    /// The key's field names: from its schema (kept for the next record
+    /// with the same schema text), else from its payload.
+    fn key_fields(&mut self, key: &Key<'_>) -> Result<Arc<Vec<String>>, String> {
+        let Some(schema) = key.schema else {
+            return Ok(Arc::new(key.payload()?.keys().cloned().collect()));
+        };
+        if let Some((text, fields)) = &self.last_key
+            && **text == *schema.get()
+        {
+            return Ok(fields.clone());
+        }
+        let schema: Json =
+            serde_json::from_str(schema.get()).map_err(|e| format!("key is not JSON: {e}"))?;
+        let fields: Arc<Vec<String>> = Arc::new(
+            schema
+                .get("fields")
+                .and_then(Json::as_array)
+                .map(|fields| {
+                    fields
+                        .iter()
+                        .filter_map(|f| f.get("field").and_then(Json::as_str).map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        );
+        if let Some(text) = key.schema {
+            self.last_key = Some((text.get().into(), fields.clone()));
+        }
+        Ok(fields)
     }
 
     /// The table's shape from the envelope schema; `true` when it is new
@@ -301,57 +432,6 @@ fn columns_of(schema: &str) -> Result<Vec<Column>, String> {
         .iter()
         .map(column_of)
         .collect()
-}
-
-/// `(schema, payload)` of a JsonConverter value, with or without schemas.
-fn split(value: &Json) -> (Option<&Json>, &Json) {
-    match (value.get("schema"), value.get("payload")) {
-        (Some(schema), Some(payload)) if value.as_object().is_some_and(|o| o.len() == 2) => {
-            (Some(schema), payload)
-        }
-        _ => (None, value),
-    }
-}
-
-fn key_columns(schema: Option<&Json>, payload: &Json) -> Vec<String> {
-    if let Some(fields) = schema
-        .and_then(|s| s.get("fields"))
-        .and_then(Json::as_array)
-    {
-        return fields
-            .iter()
-            .filter_map(|f| f.get("field").and_then(Json::as_str).map(str::to_owned))
-            .collect();
-    }
-    payload
-        .as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-fn check_version(source: &Map<String, Json>) -> Result<(), String> {
-    let version = source.get("version").and_then(Json::as_str).unwrap_or("");
-    if KNOWN_MAJOR_VERSIONS.iter().any(|v| version.starts_with(v)) {
-        Ok(())
-    } else {
-        Err(format!(
-            "envelope from Debezium version `{version}`, which this release does not know \
-             (it reads 1.x to 3.x)"
-        ))
-    }
-}
-
-fn table_name(source: &Map<String, Json>) -> Result<TableName, String> {
-    let text = |k: &str| {
-        source
-            .get(k)
-            .and_then(Json::as_str)
-            .filter(|s| !s.is_empty())
-    };
-    let table = text("table").ok_or("`source.table` is missing")?;
-    // MySQL names the database, PostgreSQL the schema.
-    let schema = text("schema").or_else(|| text("db"));
-    Ok(TableName::new(schema, table))
 }
 
 fn param<'a>(field: &'a Json, name: &str) -> Option<&'a str> {
