@@ -230,9 +230,10 @@ impl DebeziumDecoder {
         let announce = fresh.then(|| SchemaChange::new(table.clone()));
         let image = |field: &str, raw: Option<&serde_json::value::RawValue>| {
             let Some(raw) = raw else { return Ok(None) };
-            match serde_json::from_str::<Option<Map<String, Json>>>(raw.get()) {
+            let mut reader = serde_json::Deserializer::from_str(raw.get());
+            match serde::de::DeserializeSeed::deserialize(RowSeed(&table), &mut reader) {
                 Ok(None) => Ok(None),
-                Ok(Some(row)) => row_of(&table, &row).map(Some),
+                Ok(Some(fields)) => row_from(&table, fields).map(Some),
                 Err(_) => Err(format!("`{field}` is not an object")),
             }
         };
@@ -521,16 +522,88 @@ fn name_of(field: &Json) -> &str {
     field.get("field").and_then(Json::as_str).unwrap_or("?")
 }
 
-fn row_of(table: &TableSchema, row: &Map<String, Json>) -> Result<Row, String> {
+/// A row image's fields in column order (`None`: absent), read without
+/// building a map: fields arrive in column order, so each name is looked
+/// for from where the last one was found; fields of no column are skipped.
+/// `None` for a JSON null image.
+struct RowSeed<'t>(&'t TableSchema);
+
+impl<'de> serde::de::DeserializeSeed<'de> for RowSeed<'_> {
+    type Value = Option<Vec<Option<Json>>>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for RowSeed<'_> {
+    type Value = Option<Vec<Option<Json>>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a row object or null")
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let columns = &self.0.columns;
+        let mut fields: Vec<Option<Json>> = vec![None; columns.len()];
+        let mut next = 0;
+        while let Some(FieldName(name)) = map.next_key()? {
+            let found = (next..columns.len())
+                .chain(0..next)
+                .find(|&i| columns[i].name == *name);
+            match found {
+                Some(i) => {
+                    fields[i] = Some(map.next_value()?);
+                    next = i + 1;
+                }
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(fields))
+    }
+}
+
+/// A field name, borrowed from the record unless it holds escapes.
+struct FieldName<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for FieldName<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl<'de> serde::de::Visitor<'de> for Name {
+            type Value = FieldName<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(FieldName(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(FieldName(std::borrow::Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(Name)
+    }
+}
+
+/// The row from its fields in column order: an absent or null field is
+/// NULL, refused in a NOT NULL column.
+fn row_from(table: &TableSchema, fields: Vec<Option<Json>>) -> Result<Row, String> {
     table
         .columns
         .iter()
-        .map(|column| match row.get(&column.name) {
+        .zip(fields)
+        .map(|(column, field)| match field {
             None | Some(Json::Null) if !column.nullable => {
                 Err(format!("column {}: null in a NOT NULL column", column.name))
             }
             None | Some(Json::Null) => Ok(Value::Null),
-            Some(v) => value_of(column, v),
+            Some(v) => value_of(column, &v),
         })
         .collect()
 }
