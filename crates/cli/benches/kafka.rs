@@ -5,9 +5,10 @@
 //! * mysql-to-kafka: the `orders` workload of the MySQL benchmark (70 %
 //!   inserts, 20 % updates, 10 % deletes) streamed from the binlog into
 //!   Debezium records; against rdkafka producing the same number of
-//!   records of the same size with no processing. tansu has no
-//!   transactions, so the sink runs with `exactly_once: false` (acks=all,
-//!   idempotent producer).
+//!   records of the same size with no processing: on tansu, which has no
+//!   transactions, with `exactly_once: false` (acks=all, idempotent
+//!   producer); then with transactions on librdkafka's in-process mock
+//!   broker.
 //! * kafka-to-postgres: Debezium insert records (with schemas) of `orders`
 //!   on 6 partitions applied to PostgreSQL by one process, then by two;
 //!   against an rdkafka consumer reading the same records with no
@@ -49,7 +50,9 @@ fn main() {
     let kafka = Kafka::start().expect("start tansu");
     if wants("mysql-to-kafka") {
         let maria = MariaDb::start().expect("start MariaDB");
-        mysql_to_kafka(&maria, &kafka, rows);
+        mysql_to_kafka(&maria, Broker::Tansu(&kafka), rows);
+        let mock = rdkafka::mocking::MockCluster::new(1).expect("mock broker");
+        mysql_to_kafka(&maria, Broker::Mock(&mock), rows);
     }
     if wants("kafka-to-postgres") {
         let pg = Postgres::start().expect("start PostgreSQL");
@@ -101,18 +104,24 @@ fn client(brokers: &str) -> ClientConfig {
 }
 
 fn create_topic(brokers: &str, topic: &str, partitions: i32) {
+    try_create_topic(brokers, topic, partitions).expect("create topic");
+}
+
+fn try_create_topic(brokers: &str, topic: &str, partitions: i32) -> Result<(), String> {
     let admin: AdminClient<DefaultClientContext> = client(brokers).create().expect("admin");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(5)));
     for result in runtime
-        .block_on(admin.create_topics([&new], &AdminOptions::new()))
-        .expect("create topic")
+        .block_on(admin.create_topics([&new], &options))
+        .map_err(|e| e.to_string())?
     {
-        result.expect("create topic");
+        result.map_err(|(_, code)| code.to_string())?;
     }
+    Ok(())
 }
 
 fn free_addr() -> String {
@@ -138,9 +147,9 @@ fn committed_rows(addr: &str) -> u64 {
 
 /// rdkafka producing `count` records of `size` bytes with the sink's
 /// settings and nothing else: the broker's ceiling.
-fn produce_ceiling(brokers: &str, partitions: i32, count: u64, size: usize) -> Duration {
-    let topic = unique_name("ceiling");
-    create_topic(brokers, &topic, partitions);
+fn produce_ceiling(brokers: &str, topic: &str, count: u64, size: usize) -> Duration {
+    // The mock broker has its topic already; a real one creates it.
+    let _ = try_create_topic(brokers, topic, 6);
     let producer: ThreadedProducer<DefaultProducerContext> = client(brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
@@ -154,7 +163,7 @@ fn produce_ceiling(brokers: &str, partitions: i32, count: u64, size: usize) -> D
     let started = Instant::now();
     for i in 0..count {
         let key = i.to_string();
-        let mut record: BaseRecord<'_, str, [u8]> = BaseRecord::to(&topic)
+        let mut record: BaseRecord<'_, str, [u8]> = BaseRecord::to(topic)
             .key(key.as_str())
             .payload(&payload[..]);
         loop {
@@ -171,18 +180,39 @@ fn produce_ceiling(brokers: &str, partitions: i32, count: u64, size: usize) -> D
     started.elapsed()
 }
 
-fn mysql_to_kafka(maria: &MariaDb, kafka: &Kafka, rows: u64) {
-    let brokers = kafka.brokers();
+/// Where MySQL → Kafka produces: tansu without transactions, or
+/// librdkafka's in-process mock broker with them (it creates no topics on
+/// request, so they are made first).
+enum Broker<'a> {
+    Tansu(&'a Kafka),
+    Mock(&'a rdkafka::mocking::MockCluster<'static, DefaultProducerContext>),
+}
+
+fn mysql_to_kafka(maria: &MariaDb, broker: Broker<'_>, rows: u64) {
+    let (brokers, exactly_once, label) = match &broker {
+        Broker::Tansu(kafka) => (kafka.brokers(), false, "tansu, no transactions"),
+        Broker::Mock(mock) => (mock.bootstrap_servers(), true, "mock broker, transactions"),
+    };
     let shop = maria.create_database("shop").expect("db");
     maria.sql(&format!("USE {shop}; {ORDERS}")).expect("table");
     let dir = tempfile::tempdir().expect("tempdir");
     let prefix = unique_name("bench");
+    if let Broker::Mock(mock) = &broker {
+        for (topic, partitions) in [
+            (format!("{prefix}.{shop}.orders"), 6),
+            (prefix.clone(), 1),
+            (format!("_watershed_checkpoints.{prefix}"), 1),
+        ] {
+            mock.create_topic(&topic, partitions, 1)
+                .expect("mock topic");
+        }
+    }
     let pipeline = |snapshot: &str| {
         format!(
             "name: {prefix}\n\
              source: {{ kind: mysql, url: \"{}\", server_id: 9201, tables: [\"{shop}.*\"], snapshot: {snapshot} }}\n\
              sink: {{ kind: kafka, brokers: \"{brokers}\", topic_prefix: {prefix}, partitions: 6, \
-             schemas: false, exactly_once: false }}\n",
+             schemas: false, exactly_once: {exactly_once} }}\n",
             maria.url("")
         )
     };
@@ -214,12 +244,21 @@ fn mysql_to_kafka(maria: &MariaDb, kafka: &Kafka, rows: u64) {
     let elapsed = started.elapsed();
     let rss = stop(child);
     let bytes = topic_bytes_estimate(&brokers, &topic);
-    let ceiling = produce_ceiling(&brokers, 6, expected as u64, bytes);
+    if let Broker::Mock(mock) = &broker {
+        mock.create_topic(&format!("{topic}.ceiling"), 6, 1)
+            .expect("mock topic");
+    }
+    let ceiling = produce_ceiling(
+        &brokers,
+        &format!("{topic}.ceiling"),
+        expected as u64,
+        bytes,
+    );
     let rate = rows as f64 / elapsed.as_secs_f64();
     let ceiling_rate = rows as f64 / ceiling.as_secs_f64();
     println!(
-        "mysql-to-kafka: {rate:.0} changes/s produced ({expected} records, ~{bytes} bytes each); \
-         rdkafka alone {ceiling_rate:.0}/s; ratio {:.2}; peak RSS {rss:.1} MB",
+        "mysql-to-kafka ({label}): {rate:.0} changes/s produced ({expected} records, ~{bytes} \
+         bytes each); rdkafka alone {ceiling_rate:.0}/s; ratio {:.2}; peak RSS {rss:.1} MB",
         rate / ceiling_rate
     );
 }
