@@ -867,3 +867,39 @@ async fn a_table_name_template_places_tables() {
     apply(&mut sink, 1, vec![schema(&t), insert(&t, row(1, "a"))]).await;
     assert_eq!(db.sql("SELECT id, name FROM raw.shop__items"), "1|a");
 }
+
+/// Members of a consumer group start together and open their sinks at
+/// once on a fresh schema: whatever catalog race PostgreSQL reports to the
+/// losers is retryable, and opening again succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sinks_opened_at_once_on_a_fresh_schema_lose_races_only_retryably() {
+    use watershed_events::RetryHint;
+    let db = Db::new("race");
+    for round in 0..8 {
+        let mut config = db.config();
+        config.schema = format!("race_{round}");
+        let opens: Vec<_> = (0..6)
+            .map(|member| {
+                let config = config.clone();
+                tokio::spawn(async move {
+                    let mut sink = PostgresSink::new(config, "group");
+                    let first = sink.open().await.map(drop);
+                    (member, first, sink)
+                })
+            })
+            .collect();
+        for open in opens {
+            let (member, first, mut sink) = open.await.unwrap();
+            if let Err(error) = first {
+                assert_eq!(
+                    error.retry_hint(),
+                    RetryHint::Retryable,
+                    "round {round}, member {member}: {error}"
+                );
+                sink.open()
+                    .await
+                    .expect("a second open finds what the winner made");
+            }
+        }
+    }
+}

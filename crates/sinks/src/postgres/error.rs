@@ -62,6 +62,9 @@ impl PostgresError {
                 && e.constraint().is_some_and(|c| c.starts_with("pg_")))
                 || e.code() == &SqlState::DUPLICATE_TABLE
                 || e.code() == &SqlState::DUPLICATE_SCHEMA
+                // The table's row type, created with it: `type "…" already
+                // exists` (seen with two group members starting at once).
+                || (e.code() == &SqlState::DUPLICATE_OBJECT && e.message().starts_with("type "))
         })
     }
 
