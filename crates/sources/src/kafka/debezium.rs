@@ -110,11 +110,13 @@ struct Key<'a> {
 impl<'a> Key<'a> {
     fn parse(key: &'a [u8]) -> Result<Self, String> {
         match serde_json::from_slice::<Wrapped<'a>>(key) {
+            // Both, as the JsonConverter writes them: a key column that
+            // happens to be named `payload` is not a wrapper.
             Ok(Wrapped {
-                schema,
+                schema: Some(schema),
                 payload: Some(payload),
             }) => Ok(Key {
-                schema,
+                schema: Some(schema),
                 payload: payload.get().as_bytes(),
             }),
             Ok(_) => Ok(Key {
@@ -325,10 +327,10 @@ impl DebeziumDecoder {
         {
             return Ok(fields.clone());
         }
-        let schema: Json =
+        let parsed: Json =
             serde_json::from_str(schema.get()).map_err(|e| format!("key is not JSON: {e}"))?;
         let fields: Arc<Vec<String>> = Arc::new(
-            schema
+            parsed
                 .get("fields")
                 .and_then(Json::as_array)
                 .map(|fields| {
@@ -339,9 +341,7 @@ impl DebeziumDecoder {
                 })
                 .unwrap_or_default(),
         );
-        if let Some(text) = key.schema {
-            self.last_key = Some((text.get().into(), fields.clone()));
-        }
+        self.last_key = Some((schema.get().into(), fields.clone()));
         Ok(fields)
     }
 
@@ -833,6 +833,20 @@ mod tests {
             };
             assert_eq!(known.after, fresh.after, "{value}");
         }
+    }
+
+    #[test]
+    fn a_key_without_schema_may_have_a_column_named_payload() {
+        let value = br#"{"schema":{"type":"struct","fields":[{"type":"struct","field":"before","fields":[{"type":"int32","optional":false,"field":"payload"}]}]},
+            "payload":{"op":"d","source":{"version":"3.6.3.Final","db":"d","table":"t"},"before":null,"after":null}}"#;
+        let mut decoder = DebeziumDecoder::default();
+        let Ok(Decoded::Change(Some(schema), change)) =
+            decoder.decode(Some(br#"{"payload":7}"#), Some(value))
+        else {
+            panic!("a delete by key")
+        };
+        assert_eq!(schema.table.primary_key, ["payload"]);
+        assert_eq!(change.before.as_deref(), Some(&[Value::Int(7)][..]));
     }
 
     #[test]
