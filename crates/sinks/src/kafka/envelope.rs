@@ -36,7 +36,7 @@ pub enum SnapshotMarker {
 }
 
 impl SnapshotMarker {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SnapshotMarker::First => "first",
             SnapshotMarker::Middle => "true",

@@ -231,12 +231,7 @@ impl RecordWriter<'_> {
         let source = self.source;
         let ts_ms = source.ts_ms;
         out.extend_from_slice(&self.shape.source_head);
-        let snapshot = match source.snapshot {
-            SnapshotMarker::First => "first",
-            SnapshotMarker::Middle => "true",
-            SnapshotMarker::Last => "last",
-            SnapshotMarker::No => "false",
-        };
+        let snapshot = source.snapshot.as_str();
         let _ = write!(out, r#"{ts_ms},"snapshot":"{snapshot}""#);
         out.extend_from_slice(&self.shape.source_db);
         let _ = write!(
