@@ -538,4 +538,18 @@ fn check_reports_each_endpoint_and_fails_on_an_unwritable_path() {
         "{checks}"
     );
     assert!(failed[0]["fix"].is_string());
+
+    // A separate dead-letter destination is checked too, under its own key.
+    let letters = dir.path().join("letters.yaml");
+    let text = heartbeat("count: 10,", "{ kind: sqlite, path: hb.db }")
+        + "dead_letter: { kind: jsonl, path: no/such/letters.jsonl }\n";
+    std::fs::write(&letters, text).expect("write");
+    let output = run(&["check", "-c", letters.to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(text.contains("ok    sink.path writable"), "{text}");
+    assert!(
+        text.contains("FAIL  dead_letter.path writable") && text.contains("no/such"),
+        "{text}"
+    );
 }

@@ -143,6 +143,7 @@ async fn dead_letter_checks(config: &PipelineConfig) -> Vec<Check> {
                 Some(rest) => format!("dead_letter{rest}"),
                 None => format!("dead_letter {}", check.name),
             };
+            check.fix = check.fix.map(|fix| fix.replace("sink.", "dead_letter."));
             check
         })
         .collect()
