@@ -163,18 +163,10 @@ fn produce_ceiling(brokers: &str, topic: &str, count: u64, size: usize) -> Durat
     let started = Instant::now();
     for i in 0..count {
         let key = i.to_string();
-        let mut record: BaseRecord<'_, str, [u8]> = BaseRecord::to(topic)
-            .key(key.as_str())
+        let record = BaseRecord::to(topic)
+            .key(key.as_bytes())
             .payload(&payload[..]);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
-        }
+        send_waiting(&producer, record);
     }
     producer.flush(Duration::from_secs(600)).expect("flush");
     started.elapsed()
@@ -186,6 +178,17 @@ fn produce_ceiling(brokers: &str, topic: &str, count: u64, size: usize) -> Durat
 enum Broker<'a> {
     Tansu(&'a Kafka),
     Mock(&'a rdkafka::mocking::MockCluster<'static, DefaultProducerContext>),
+}
+
+/// Queues `record`, waiting while the producer's queue is full.
+fn send_waiting(
+    producer: &ThreadedProducer<DefaultProducerContext>,
+    mut record: BaseRecord<'_, [u8], [u8]>,
+) {
+    while let Err((_, back)) = producer.send(record) {
+        record = back;
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 fn mysql_to_kafka(maria: &MariaDb, broker: Broker<'_>, rows: u64) {
@@ -365,15 +368,7 @@ fn kafka_to_postgres(pg: &Postgres, kafka: &Kafka, rows: u64) {
             if let Some(key) = &record.key {
                 out = out.key(&key[..]);
             }
-            loop {
-                match producer.send(out) {
-                    Ok(()) => break,
-                    Err((_, back)) => {
-                        out = back;
-                        std::thread::sleep(Duration::from_millis(1));
-                    }
-                }
-            }
+            send_waiting(&producer, out);
         }
     }
     producer.flush(Duration::from_secs(900)).expect("flush");

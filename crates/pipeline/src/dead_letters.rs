@@ -136,6 +136,11 @@ mod tests {
         ))
     }
 
+    /// A jsonl sink at `main` whose dead letters go to `letters`.
+    fn routed(main: &std::path::Path, letters: &std::path::Path) -> PipelineSink {
+        PipelineSink::new(jsonl(main), Some(Route::new(jsonl(letters))))
+    }
+
     fn offsets(next: i64) -> Position {
         Position::KafkaOffsets {
             offsets: [("t/0".to_owned(), next)].into_iter().collect(),
@@ -174,10 +179,7 @@ mod tests {
     async fn a_replayed_batch_does_not_write_its_dead_letters_twice() {
         let dir = tempfile::tempdir().unwrap();
         let letters = dir.path().join("letters.jsonl");
-        let mut sink = PipelineSink::new(
-            jsonl(&dir.path().join("a.jsonl")),
-            Some(Route::new(jsonl(&letters))),
-        );
+        let mut sink = routed(&dir.path().join("a.jsonl"), &letters);
         assert_eq!(sink.open().await.unwrap(), None);
         sink.write(&batch(5)).await.unwrap();
         sink.flush(&offsets(6)).await.unwrap();
@@ -190,10 +192,7 @@ mod tests {
 
         // The sink lost its last commit (a crash between the two): its
         // checkpoint is older than the dead letters', so the batch replays.
-        let mut sink = PipelineSink::new(
-            jsonl(&dir.path().join("b.jsonl")),
-            Some(Route::new(jsonl(&letters))),
-        );
+        let mut sink = routed(&dir.path().join("b.jsonl"), &letters);
         assert_eq!(sink.open().await.unwrap(), None);
         sink.write(&batch(5)).await.unwrap();
         sink.flush(&offsets(6)).await.unwrap();
