@@ -16,6 +16,9 @@
 //!
 //! `cargo bench -p watershed --bench kafka [mysql-to-kafka|kafka-to-postgres]`;
 //! changes/records: `WATERSHED_BENCH_ROWS` (default 1,000,000).
+//! `WATERSHED_BENCH_SOURCE_PROPERTIES` adds librdkafka settings to the
+//! kafka-to-postgres pipeline's source, as YAML flow-map entries (e.g.
+//! `queued.min.messages: "20000"`), for trying consumer settings.
 
 #[allow(dead_code)]
 mod support;
@@ -375,13 +378,15 @@ fn kafka_to_postgres(pg: &Postgres, kafka: &Kafka, rows: u64) {
 
     // The ceiling: a consumer reading every record, doing nothing else,
     // with the fetch settings the kafka source uses (librdkafka's default
-    // 1 s fetch backoff on a full prefetch queue would make it slower than
-    // the pipeline it is the ceiling of).
+    // 1 s fetch backoff on a full prefetch queue, and its 500 ms fetch
+    // wait, held it at ~120k records/s, well under what it reads with the
+    // source's settings).
     let reader: BaseConsumer = client(&brokers)
         .set("group.id", unique_name("ceiling"))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .set("fetch.queue.backoff.ms", "10")
+        .set("fetch.wait.max.ms", "100")
         .create()
         .expect("consumer");
     reader.subscribe(&[&topic]).expect("subscribe");
@@ -405,9 +410,10 @@ fn kafka_to_postgres(pg: &Postgres, kafka: &Kafka, rows: u64) {
             &dir,
             &format!(
                 "name: bench\n\
-                 source: {{ kind: kafka, brokers: \"{brokers}\", group: {}, topics: [\"{topic}\"] }}\n\
+                 source: {{ kind: kafka, brokers: \"{brokers}\", group: {}, topics: [\"{topic}\"], properties: {{ {} }} }}\n\
                  sink: {{ kind: postgres, url: \"{}\", schema: raw }}\n",
                 unique_name("g"),
+                std::env::var("WATERSHED_BENCH_SOURCE_PROPERTIES").unwrap_or_default(),
                 pg.url(&dwh)
             ),
         );

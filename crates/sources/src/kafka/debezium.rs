@@ -7,13 +7,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value as Json};
 use watershed_events::{
-    Change, Column, Date, Decimal, LogicalType, Row, SchemaChange, TableName, TableSchema,
-    TimeOfDay, Timestamp, Value,
+    Change, Column, LogicalType, Row, SchemaChange, TableName, TableSchema, Value,
 };
+
+use super::debezium_values::{row_image, value_of};
 
 /// Debezium releases whose envelope this reads.
 const KNOWN_MAJOR_VERSIONS: [&str; 3] = ["1.", "2.", "3."];
@@ -232,10 +231,9 @@ impl DebeziumDecoder {
         let announce = fresh.then(|| SchemaChange::new(table.clone()));
         let image = |field: &str, raw: Option<&serde_json::value::RawValue>| {
             let Some(raw) = raw else { return Ok(None) };
-            let mut reader = serde_json::Deserializer::from_str(raw.get());
-            match serde::de::DeserializeSeed::deserialize(RowSeed(&table), &mut reader) {
+            match row_image(&table, raw.get()) {
                 Ok(None) => Ok(None),
-                Ok(Some(fields)) => row_from(&table, fields).map(Some),
+                Ok(Some(row)) => row.map(Some),
                 Err(_) => Err(format!("`{field}` is not an object")),
             }
         };
@@ -522,256 +520,9 @@ fn name_of(field: &Json) -> &str {
     field.get("field").and_then(Json::as_str).unwrap_or("?")
 }
 
-/// A row image's fields in column order (`None`: absent), read without
-/// building a map: fields arrive in column order, so each name is looked
-/// for from where the last one was found; fields of no column are skipped.
-/// `None` for a JSON null image.
-struct RowSeed<'t>(&'t TableSchema);
-
-impl<'de> serde::de::DeserializeSeed<'de> for RowSeed<'_> {
-    type Value = Option<Vec<Option<Json>>>;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for RowSeed<'_> {
-    type Value = Option<Vec<Option<Json>>>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a row object or null")
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let columns = &self.0.columns;
-        let mut fields: Vec<Option<Json>> = vec![None; columns.len()];
-        let mut next = 0;
-        while let Some(FieldName(name)) = map.next_key()? {
-            let found = (next..columns.len())
-                .chain(0..next)
-                .find(|&i| columns[i].name == *name);
-            match found {
-                Some(i) => {
-                    fields[i] = Some(map.next_value()?);
-                    next = i + 1;
-                }
-                None => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(Some(fields))
-    }
-}
-
-/// A field name, borrowed from the record unless it holds escapes.
-struct FieldName<'de>(std::borrow::Cow<'de, str>);
-
-impl<'de> serde::Deserialize<'de> for FieldName<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Name;
-        impl<'de> serde::de::Visitor<'de> for Name {
-            type Value = FieldName<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(FieldName(std::borrow::Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(FieldName(std::borrow::Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(Name)
-    }
-}
-
-/// The row from its fields in column order: an absent or null field is
-/// NULL, refused in a NOT NULL column.
-fn row_from(table: &TableSchema, fields: Vec<Option<Json>>) -> Result<Row, String> {
-    table
-        .columns
-        .iter()
-        .zip(fields)
-        .map(|(column, field)| match field {
-            None | Some(Json::Null) if !column.nullable => {
-                Err(format!("column {}: null in a NOT NULL column", column.name))
-            }
-            None | Some(Json::Null) => Ok(Value::Null),
-            Some(v) => value_of(column, &v),
-        })
-        .collect()
-}
-
-/// One value by its column's type.
-pub(crate) fn value_of(column: &Column, json: &Json) -> Result<Value, String> {
-    let bad = || {
-        format!(
-            "column {}: `{json}` is not a {:?} value",
-            column.name, column.logical_type
-        )
-    };
-    let int = || json.as_i64().ok_or_else(bad);
-    let text = || json.as_str().ok_or_else(bad);
-    use LogicalType as T;
-    Ok(match &column.logical_type {
-        _ if json.is_null() => Value::Null,
-        T::Bool => Value::Bool(json.as_bool().ok_or_else(bad)?),
-        T::Int8 | T::Int16 | T::Int24 | T::Int32 | T::Int64 | T::UInt8 | T::UInt16 | T::UInt24 => {
-            Value::Int(int()?)
-        }
-        T::UInt32 | T::UInt64 => match json.as_u64() {
-            Some(n) => Value::UInt(n),
-            None => Value::Int(int()?),
-        },
-        T::Float32 => Value::Float32(json.as_f64().ok_or_else(bad)? as f32),
-        T::Float64 => Value::Float64(json.as_f64().ok_or_else(bad)?),
-        T::Text { .. } | T::Char { .. } | T::Varchar { .. } => Value::text(text()?),
-        T::Json => Value::Json(Arc::from(text()?)),
-        T::Enum { .. } => Value::Enum(Arc::from(text()?)),
-        T::Set { .. } => {
-            let text = text()?;
-            Value::Set(
-                text.split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(Arc::from)
-                    .collect(),
-            )
-        }
-        T::Uuid => Value::Uuid(parse_uuid(text()?).ok_or_else(bad)?),
-        T::Blob | T::Binary { .. } | T::Varbinary { .. } => {
-            Value::Bytes(Arc::from(STANDARD.decode(text()?).map_err(|_| bad())?))
-        }
-        T::Decimal { scale, .. } => {
-            let bytes = STANDARD.decode(text()?).map_err(|_| bad())?;
-            let digits = signed_decimal_digits(&bytes);
-            let scale = usize::from(scale.unwrap_or(0));
-            Value::Decimal(Decimal::parse(&place_point(&digits, scale)).map_err(|_| bad())?)
-        }
-        T::Bit { width } => {
-            let bytes = STANDARD.decode(text()?).map_err(|_| bad())?;
-            let mut buf = [0u8; 8];
-            for (i, b) in bytes.iter().take(8).enumerate() {
-                buf[i] = *b;
-            }
-            Value::Bit {
-                width: *width,
-                bits: u64::from_le_bytes(buf),
-            }
-        }
-        T::Date => Value::Date(Date::from_days_since_epoch(int()?)),
-        T::Time { fsp } => {
-            let n = int()?;
-            let micros = if *fsp <= 3 { n * 1000 } else { n };
-            Value::Time(TimeOfDay { micros })
-        }
-        T::DateTime { fsp } => {
-            let n = int()?;
-            let micros = if *fsp <= 3 { n * 1000 } else { n };
-            Value::DateTime(Timestamp::from_micros(micros).to_datetime())
-        }
-        T::Timestamp { .. } => {
-            Value::Timestamp(Timestamp::parse_rfc3339(text()?).map_err(|_| bad())?)
-        }
-        T::Year => Value::Year(u16::try_from(int()?).map_err(|_| bad())?),
-        T::Array { .. } => return Err(bad()),
-    })
-}
-
-fn parse_uuid(text: &str) -> Option<[u8; 16]> {
-    let hex: String = text.chars().filter(|c| *c != '-').collect();
-    if hex.len() != 32 {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
-/// The decimal digits (with a leading `-` when negative) of a big-endian
-/// two's complement integer of any length.
-fn signed_decimal_digits(bytes: &[u8]) -> String {
-    let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
-    let mut magnitude: Vec<u8> = if negative {
-        // Two's complement: invert and add one.
-        let mut inverted: Vec<u8> = bytes.iter().map(|b| !b).collect();
-        for byte in inverted.iter_mut().rev() {
-            let (sum, carry) = byte.overflowing_add(1);
-            *byte = sum;
-            if !carry {
-                break;
-            }
-        }
-        inverted
-    } else {
-        bytes.to_vec()
-    };
-    let mut digits = Vec::new();
-    while magnitude.iter().any(|b| *b != 0) {
-        let mut remainder = 0u32;
-        for byte in magnitude.iter_mut() {
-            let current = (remainder << 8) | u32::from(*byte);
-            *byte = (current / 10) as u8;
-            remainder = current % 10;
-        }
-        digits.push(b'0' + remainder as u8);
-    }
-    if digits.is_empty() {
-        digits.push(b'0');
-    }
-    digits.reverse();
-    let text = String::from_utf8(digits).unwrap_or_default();
-    if negative { format!("-{text}") } else { text }
-}
-
-/// `digits` (an integer, maybe negative) divided by 10^scale, as text.
-fn place_point(digits: &str, scale: usize) -> String {
-    if scale == 0 {
-        return digits.to_owned();
-    }
-    let (sign, digits) = match digits.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", digits),
-    };
-    let padded = format!("{digits:0>width$}", width = scale + 1);
-    let (whole, fraction) = padded.split_at(padded.len() - scale);
-    format!("{sign}{whole}.{fraction}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decimals_of_any_length_and_sign() {
-        assert_eq!(signed_decimal_digits(&[0x30, 0x39]), "12345");
-        assert_eq!(signed_decimal_digits(&[0xcf, 0xc7]), "-12345");
-        assert_eq!(signed_decimal_digits(&[0x00]), "0");
-        assert_eq!(signed_decimal_digits(&[0xff]), "-1");
-        assert_eq!(place_point("-12345", 2), "-123.45");
-        assert_eq!(place_point("5", 3), "0.005");
-        // ±10^40 (+7), beyond i128.
-        let big = [
-            0x1d, 0x63, 0x29, 0xf1, 0xc3, 0x5c, 0xa4, 0xbf, 0xab, 0xb9, 0xf5, 0x61, 0x00, 0x00,
-            0x00, 0x00, 0x00,
-        ];
-        assert_eq!(signed_decimal_digits(&big), format!("1{}", "0".repeat(40)));
-        let negative = [
-            0xe2, 0x9c, 0xd6, 0x0e, 0x3c, 0xa3, 0x5b, 0x40, 0x54, 0x46, 0x0a, 0x9f, 0x00, 0x00,
-            0x00, 0x00, 0x07,
-        ];
-        assert_eq!(
-            signed_decimal_digits(&negative),
-            format!("-{}3", "9".repeat(39))
-        );
-    }
 
     #[test]
     fn unknown_versions_and_non_envelopes_are_refused_with_the_reason() {

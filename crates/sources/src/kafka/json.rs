@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json};
 use watershed_events::{Change, LogicalType, TableName, TableSchema, Timestamp, Value};
 
 use super::config::KafkaSourceConfig;
-use super::debezium::value_of;
+use super::debezium_values::value_of;
 
 /// Decodes one table's JSON records.
 #[derive(Debug)]

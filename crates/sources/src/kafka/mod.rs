@@ -4,6 +4,7 @@
 mod check;
 mod config;
 mod debezium;
+mod debezium_values;
 mod json;
 mod source;
 
