@@ -319,6 +319,28 @@ fn orders_table() -> Arc<TableSchema> {
     })
 }
 
+/// tansu 0.6 answers every fetch only after the request's whole
+/// `fetch.wait.max.ms`, data or not (its fetch loop sleeps out the wait
+/// before returning), and caps a response at 5 MiB. At the source's
+/// 100 ms default a consumer gets one response per 100 ms, and the
+/// pipeline stalls whenever its prefetch queue drains before the next
+/// arrives; a real Kafka answers as soon as it has data. Both the ceiling
+/// and the pipeline use this wait, so that the broker's sleep weighs on
+/// neither.
+const TANSU_FETCH_WAIT_MS: &str = "10";
+
+/// The pipeline's consumer settings: the fetch wait above, and
+/// `WATERSHED_BENCH_SOURCE_PROPERTIES`.
+fn source_properties() -> String {
+    let mut properties = format!("fetch.wait.max.ms: \"{TANSU_FETCH_WAIT_MS}\"");
+    if let Ok(extra) = std::env::var("WATERSHED_BENCH_SOURCE_PROPERTIES")
+        && !extra.trim().is_empty()
+    {
+        properties = format!("{properties}, {extra}");
+    }
+    properties
+}
+
 fn kafka_to_postgres(pg: &Postgres, kafka: &Kafka, rows: u64) {
     let brokers = kafka.brokers();
     let topic = unique_name("dbz");
@@ -377,16 +399,15 @@ fn kafka_to_postgres(pg: &Postgres, kafka: &Kafka, rows: u64) {
     producer.flush(Duration::from_secs(900)).expect("flush");
 
     // The ceiling: a consumer reading every record, doing nothing else,
-    // with the fetch settings the kafka source uses (librdkafka's default
+    // with the fetch settings the pipeline uses here (librdkafka's default
     // 1 s fetch backoff on a full prefetch queue, and its 500 ms fetch
-    // wait, held it at ~120k records/s, well under what it reads with the
-    // source's settings).
+    // wait, held it at ~120k records/s).
     let reader: BaseConsumer = client(&brokers)
         .set("group.id", unique_name("ceiling"))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .set("fetch.queue.backoff.ms", "10")
-        .set("fetch.wait.max.ms", "100")
+        .set("fetch.wait.max.ms", TANSU_FETCH_WAIT_MS)
         .create()
         .expect("consumer");
     reader.subscribe(&[&topic]).expect("subscribe");
@@ -413,7 +434,7 @@ fn kafka_to_postgres(pg: &Postgres, kafka: &Kafka, rows: u64) {
                  source: {{ kind: kafka, brokers: \"{brokers}\", group: {}, topics: [\"{topic}\"], properties: {{ {} }} }}\n\
                  sink: {{ kind: postgres, url: \"{}\", schema: raw }}\n",
                 unique_name("g"),
-                std::env::var("WATERSHED_BENCH_SOURCE_PROPERTIES").unwrap_or_default(),
+                source_properties(),
                 pg.url(&dwh)
             ),
         );

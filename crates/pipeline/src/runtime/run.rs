@@ -262,12 +262,20 @@ async fn read_source<S: Source>(
             }
             let rows = count_rows(&events, &options.metrics, "in");
             options.progress.read(rows);
+            let sending = Instant::now();
             tokio::select! {
                 biased;
                 _ = stopped.wait() => return Ok(()),
                 _ = shutdown.wait() => return Ok(()),
                 sent = tx.send(events) => if sent.is_err() { return Ok(()) },
             }
+            // Time spent here is the sink (or the channel's bounds) holding
+            // the source back.
+            tracing::trace!(
+                rows,
+                waited_ms = sending.elapsed().as_millis() as u64,
+                "chunk sent"
+            );
         }
     }
     .await;
@@ -330,9 +338,8 @@ async fn commit<K: Sink>(
     let started = Instant::now();
     sink.write(&events).await?;
     sink.flush(&position).await?;
-    options
-        .metrics
-        .batch_committed(started.elapsed().as_secs_f64());
+    let took = started.elapsed();
+    options.metrics.batch_committed(took.as_secs_f64());
     // The batch ends with its newest transaction's commit.
     if let Some(Event::Commit(newest)) = events.last() {
         let lag = options.metrics.batch_lag(newest.commit_time.micros);
@@ -347,7 +354,7 @@ async fn commit<K: Sink>(
             .metrics
             .table_states(&options.progress.tables().states());
     }
-    tracing::debug!(rows, position = %position, "batch committed");
+    tracing::debug!(rows, took_ms = took.as_millis() as u64, position = %position, "batch committed");
     acks.send_replace(Some(position.clone()));
     *last = Some(position);
     Ok(())

@@ -324,13 +324,14 @@ impl KafkaSource {
                     self.json.insert(topic.to_owned(), decoder);
                 }
                 let decoder = &self.json[topic];
-                let mut out = Vec::new();
+                let change = decoder.decode(message.payload(), now)?;
+                // Announced with the first record that decodes: one that
+                // becomes a dead letter drops its events, announcement and all.
+                let mut out = Vec::with_capacity(2);
                 if self.announced.insert(topic.to_owned()) {
                     out.push(Event::Schema(SchemaChange::new(decoder.table().clone())));
                 }
-                if let Some(change) = decoder.decode(message.payload(), now)? {
-                    out.push(Event::Change(change));
-                }
+                out.extend(change.map(Event::Change));
                 Ok(out)
             }
         }
