@@ -8,13 +8,13 @@
 //! Each figure is the median of several passes over the same records.
 //! `WATERSHED_BENCH_ROWS` sets the record count (default 200,000).
 
-use std::sync::Arc;
+#[path = "support/orders.rs"]
+mod orders;
+
 use std::time::Instant;
 
-use watershed_events::{
-    Change, Column, Decimal, LogicalType, TableName, TableSchema, Timestamp, Value,
-};
-use watershed_sinks::kafka::{Encoder, EnvelopeOptions, SnapshotMarker, SourceInfo};
+use orders::{debezium_encoder, order_row, orders_table};
+use watershed_events::Change;
 use watershed_sources::kafka::{DebeziumDecoder, Decoded};
 
 const PASSES: usize = 5;
@@ -26,23 +26,9 @@ fn main() {
         .unwrap_or(200_000);
     let table = orders_table();
     let changes: Vec<Change> = (1..=rows)
-        .map(|id| Change::insert(table.clone(), order(id)))
+        .map(|id| Change::insert(table.clone(), order_row(id)))
         .collect();
-    let mut encoder = Encoder::new(EnvelopeOptions {
-        topic_prefix: "shop".into(),
-        schemas: true,
-        tombstones: true,
-        encoding: Default::default(),
-    });
-    let source = SourceInfo {
-        server_id: 1,
-        ts_ms: 1_700_000_000_000,
-        snapshot: SnapshotMarker::No,
-        gtid: None,
-        file: "mysql-bin.000001".into(),
-        pos: 4,
-        row: 0,
-    };
+    let (mut encoder, source) = debezium_encoder();
 
     let mut records = Vec::new();
     let encode = median(|| {
@@ -100,52 +86,4 @@ fn median(mut run: impl FnMut()) -> f64 {
         .collect();
     times.sort_by(f64::total_cmp);
     times[PASSES / 2]
-}
-
-/// The MySQL bench's `orders` table.
-fn orders_table() -> Arc<TableSchema> {
-    let varchar = |n| LogicalType::Varchar {
-        length: Some(n),
-        charset: None,
-    };
-    Arc::new(TableSchema {
-        name: TableName::parse("shop.orders"),
-        columns: vec![
-            Column::new("id", LogicalType::Int64, false),
-            Column::new("customer_id", LogicalType::Int32, false),
-            Column::new(
-                "amount",
-                LogicalType::Decimal {
-                    precision: Some(10),
-                    scale: Some(2),
-                },
-                false,
-            ),
-            Column::new("status", varchar(20), false),
-            Column::new("created_at", LogicalType::DateTime { fsp: 6 }, false),
-            Column::new("note", varchar(255), true),
-        ],
-        primary_key: vec!["id".into()],
-        indexes: vec![],
-        version: 1,
-        foreign_keys: Vec::new(),
-        comment: None,
-    })
-}
-
-fn order(id: i64) -> Vec<Value> {
-    vec![
-        Value::Int(id),
-        Value::Int(id % 10_000),
-        Value::Decimal(Decimal::from_scaled(i128::from(id % 100_000), 2)),
-        Value::text(["new", "paid", "shipped", "cancelled"][(id % 4) as usize]),
-        Value::DateTime(
-            Timestamp::from_micros(1_704_067_200_000_000 + id * 1_000_000).to_datetime(),
-        ),
-        if id % 3 == 0 {
-            Value::Null
-        } else {
-            Value::text(&format!("note {id}"))
-        },
-    ]
 }

@@ -5,48 +5,21 @@
 //!
 //! `cargo run --release -p watershed-sinks --example postgres_apply [ROWS]`
 
-use std::sync::Arc;
+#[path = "../benches/support/orders.rs"]
+#[allow(dead_code)]
+mod orders;
+
 use std::time::{Duration, Instant};
 
 use watershed_events::{
-    Change, Column, DateTime, Decimal, Event, LogicalType, Position, Row, SchemaChange, TableName,
-    TableSchema, Timestamp, TxBegin, TxCommit, Value,
+    Change, DateTime, Decimal, Event, Position, Row, SchemaChange, Timestamp, TxBegin, TxCommit,
+    Value,
 };
 use watershed_sinks::Sink;
 use watershed_sinks::postgres::{PostgresConfig, PostgresSink};
 use watershed_testkit::Postgres;
 
 const BATCH: u64 = 20_000;
-
-fn orders() -> Arc<TableSchema> {
-    let varchar = |n| LogicalType::Varchar {
-        length: Some(n),
-        charset: None,
-    };
-    Arc::new(TableSchema {
-        name: TableName::parse("shop.orders"),
-        columns: vec![
-            Column::new("id", LogicalType::Int64, false),
-            Column::new("customer_id", LogicalType::Int32, false),
-            Column::new(
-                "amount",
-                LogicalType::Decimal {
-                    precision: Some(10),
-                    scale: Some(2),
-                },
-                false,
-            ),
-            Column::new("status", varchar(20), false),
-            Column::new("created_at", LogicalType::DateTime { fsp: 6 }, false),
-            Column::new("note", varchar(255), true),
-        ],
-        primary_key: vec!["id".into()],
-        indexes: vec![],
-        version: 1,
-        foreign_keys: Vec::new(),
-        comment: None,
-    })
-}
 
 fn order(id: u64, version: u64) -> Row {
     let micros = (id as i64 * 7_919 + version as i64) % 86_400_000_000;
@@ -107,7 +80,7 @@ async fn main() {
     let db = server.create_database("bench").expect("database");
     let mut sink = PostgresSink::new(PostgresConfig::new(server.url(&db)), "bench");
     sink.open().await.expect("open");
-    let table = orders();
+    let table = orders::orders_table();
     let (events, position) = wrap(0, vec![Event::Schema(SchemaChange::new(table.clone()))]);
     sink.write(&events).await.expect("schema");
     sink.flush(&position).await.expect("flush");
