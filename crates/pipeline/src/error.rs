@@ -40,6 +40,16 @@ impl PipelineError {
         }
     }
 
+    /// Partitions changed hands: the attempt ends and the next starts at
+    /// once from the sink's checkpoint, without counting as a failure.
+    pub fn is_replay(&self) -> bool {
+        matches!(
+            self,
+            PipelineError::Source(SourceError::Reassigned(_))
+                | PipelineError::Sink(SinkError::Conflict(_))
+        )
+    }
+
     /// A short label for the `kind` of `watershed_errors_total`.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::{
-    Failure, RecordingSink, Script, ScriptedSource, Shared, SinkRecord, config, eventually, lock,
-    position, refused, start, timed_out,
+    Failure, RecordingSink, Script, ScriptedSource, Shared, SinkRecord, config, conflict,
+    eventually, lock, position, refused, start, timed_out,
 };
 use watershed_pipeline::PipelineError;
 use watershed_sinks::SinkError;
@@ -467,6 +467,47 @@ async fn a_transient_sink_failure_is_retried_from_the_checkpoint_without_duplica
             "missing {expected} in\n{text}"
         );
     }
+}
+
+/// A consumer group handing partitions over is not a failure: the run
+/// replays from the checkpoint at once, with no retries allowed and a
+/// backoff that would outlast the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_after_partitions_moved_is_not_a_failure() {
+    let shared = Arc::new(Shared::default());
+    let script = Script {
+        tx_rows: 10,
+        total_rows: Some(300),
+        chunk_events: 25,
+        ..Script::default()
+    };
+    let source = ScriptedSource::new(script, &shared);
+    let mut sink = RecordingSink::new(&shared);
+    sink.failure = Some(Failure {
+        on_flush: 2,
+        always: false,
+        error: conflict,
+    });
+    let record = sink.record.clone();
+    let settings = format!(
+        "{}retry: {{ max_attempts: 0, initial_backoff_ms: 600000, max_backoff_ms: 600000 }}\n",
+        rows_only(50)
+    );
+
+    let (result, metrics) = start(source, sink, config("replay", &settings))
+        .finish()
+        .await;
+    let summary = result.expect("a replay does not use up retries");
+
+    let record = lock(&record);
+    assert_committed_in_order(&record, 0..300);
+    assert_eq!(record.opens, 2, "the sink is reopened once");
+    assert_eq!(summary.rows, 300);
+    assert!(
+        !metrics.encode().contains("watershed_errors_total{"),
+        "a replay is not counted as an error:\n{}",
+        metrics.encode()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,6 +25,11 @@ pub enum SourceError {
     /// setting); the message names where and what to do.
     #[error("{0}")]
     Fatal(String),
+    /// The source's partitions changed hands (a consumer group rebalance):
+    /// not a failure; the pipeline replays from the sink's checkpoint at
+    /// once, which holds the offsets other members applied meanwhile.
+    #[error("{0}")]
+    Reassigned(String),
     /// The MySQL/MariaDB source failed; the error says whether it may pass.
     #[error(transparent)]
     Mysql(#[from] MysqlError),
@@ -36,6 +41,7 @@ impl SourceError {
             SourceError::ForeignPosition { .. } => RetryHint::Fatal,
             SourceError::Transient { .. } => RetryHint::Retryable,
             SourceError::Fatal(_) => RetryHint::Fatal,
+            SourceError::Reassigned(_) => RetryHint::Retryable,
             SourceError::Mysql(error) => error.retry_hint(),
         }
     }

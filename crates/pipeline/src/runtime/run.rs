@@ -44,6 +44,10 @@ pub struct RunSummary {
 }
 
 /// Runs until the source is exhausted, the shutdown fires, or a fatal error.
+/// Replays started at once before they count as failures (a group that
+/// rebalances without letting anyone commit).
+const MAX_IMMEDIATE_REPLAYS: u32 = 8;
+
 pub async fn run<S, K>(
     mut source: S,
     sink: &mut K,
@@ -59,6 +63,8 @@ where
     let clock = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
     let jitter_seed = u64::from(std::process::id()) ^ clock.map_or(0, |d| d.subsec_nanos().into());
     let mut failures = 0;
+    // Replays in a row without a commit between them, started at once.
+    let mut replays = 0;
     let mut position = None;
     // Tables to isolate whenever an attempt opens, until a commit has made
     // their state durable; a table failing again before that is fatal.
@@ -78,11 +84,20 @@ where
                 error
             }
         };
-        options.metrics.error(error.kind());
         if options.progress.batches() > batches_before {
             failures = 0;
+            replays = 0;
             isolate.clear();
         }
+        // Partitions changing hands is the group working, not a failure:
+        // go again from the checkpoint without waiting, unless it keeps
+        // happening without progress (then back off like any failure).
+        if error.is_replay() && replays < MAX_IMMEDIATE_REPLAYS {
+            replays += 1;
+            tracing::info!(reason = %error, "replaying from the sink's checkpoint");
+            continue;
+        }
+        options.metrics.error(error.kind());
         if let Some((table, reason)) = isolation(&error, &config)
             && !isolate.iter().any(|(t, _)| *t == table)
         {

@@ -346,6 +346,11 @@ pub fn timed_out() -> SinkError {
     }
 }
 
+/// Another member of a consumer group committed the partition first.
+pub fn conflict() -> SinkError {
+    SinkError::Conflict("partition t/0 was applied up to offset 7 by another member".into())
+}
+
 pub fn refused() -> SinkError {
     SinkError::Refused("the target rejected the batch".into())
 }

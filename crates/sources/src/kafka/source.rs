@@ -393,15 +393,18 @@ impl Source for KafkaSource {
         let now = now();
         while records < self.config.max_chunk {
             if self.shared.rebalanced.swap(false, Ordering::SeqCst) {
-                if self.in_flight || records > 0 {
-                    return Err(SourceError::Transient {
-                        context: format!("kafka consumer group {}", self.config.group),
-                        message: "partitions were reassigned; replaying from the sink's checkpoint"
-                            .into(),
-                    });
+                let holds = consumer.assignment().map_or(true, |a| a.count() > 0);
+                // Records read are dropped; partitions taken over start at
+                // the offsets the sink holds now, which include what their
+                // last holder applied since this member opened (the offsets
+                // it knows are those of its own last commit).
+                if self.in_flight || records > 0 || holds {
+                    return Err(SourceError::Reassigned(format!(
+                        "kafka consumer group {}: partitions were reassigned",
+                        self.config.group
+                    )));
                 }
-                // Nothing read since the last durable position: take the
-                // new partitions at the sink's offsets and go on.
+                // Nothing held and nothing in flight: nothing to replay.
                 self.seek_held(&consumer)?;
             }
             let asked = Instant::now();
