@@ -43,11 +43,15 @@ impl PipelineError {
     /// Partitions changed hands: the attempt ends and the next starts at
     /// once from the sink's checkpoint, without counting as a failure.
     pub fn is_replay(&self) -> bool {
-        matches!(
-            self,
+        match self {
             PipelineError::Source(SourceError::Reassigned(_))
-                | PipelineError::Sink(SinkError::Conflict(_))
-        )
+            | PipelineError::Sink(SinkError::Conflict(_)) => true,
+            // The dead-letter destination keeps offsets of its own.
+            PipelineError::Sink(SinkError::DeadLetters(inner)) => {
+                matches!(**inner, SinkError::Conflict(_))
+            }
+            _ => false,
+        }
     }
 
     /// A short label for the `kind` of `watershed_errors_total`.

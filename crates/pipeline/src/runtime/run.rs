@@ -43,11 +43,11 @@ pub struct RunSummary {
     pub elapsed: Duration,
 }
 
-/// Runs until the source is exhausted, the shutdown fires, or a fatal error.
 /// Replays started at once before they count as failures (a group that
 /// rebalances without letting anyone commit).
 const MAX_IMMEDIATE_REPLAYS: u32 = 8;
 
+/// Runs until the source is exhausted, the shutdown fires, or a fatal error.
 pub async fn run<S, K>(
     mut source: S,
     sink: &mut K,
