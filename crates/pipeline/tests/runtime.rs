@@ -423,8 +423,11 @@ async fn a_run_with_nothing_new_reports_the_position_it_resumed_from() {
     assert_eq!(lock(&source_record).opens, [Some(position(100))]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_transient_sink_failure_is_retried_from_the_checkpoint_without_duplicates() {
+/// 300 rows in transactions of 10, and a sink whose second flush fails
+/// once with `error`.
+fn three_hundred_rows_and_a_failing_flush(
+    error: fn() -> SinkError,
+) -> (ScriptedSource, RecordingSink) {
     let shared = Arc::new(Shared::default());
     let script = Script {
         tx_rows: 10,
@@ -433,13 +436,19 @@ async fn a_transient_sink_failure_is_retried_from_the_checkpoint_without_duplica
         ..Script::default()
     };
     let source = ScriptedSource::new(script, &shared);
-    let source_record = source.record.clone();
     let mut sink = RecordingSink::new(&shared);
     sink.failure = Some(Failure {
         on_flush: 2,
         always: false,
-        error: timed_out,
+        error,
     });
+    (source, sink)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_sink_failure_is_retried_from_the_checkpoint_without_duplicates() {
+    let (source, sink) = three_hundred_rows_and_a_failing_flush(timed_out);
+    let source_record = source.record.clone();
     let record = sink.record.clone();
     let settings = format!(
         "{}retry: {{ initial_backoff_ms: 1, max_backoff_ms: 5 }}\n",
@@ -474,20 +483,7 @@ async fn a_transient_sink_failure_is_retried_from_the_checkpoint_without_duplica
 /// backoff that would outlast the test.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_after_partitions_moved_is_not_a_failure() {
-    let shared = Arc::new(Shared::default());
-    let script = Script {
-        tx_rows: 10,
-        total_rows: Some(300),
-        chunk_events: 25,
-        ..Script::default()
-    };
-    let source = ScriptedSource::new(script, &shared);
-    let mut sink = RecordingSink::new(&shared);
-    sink.failure = Some(Failure {
-        on_flush: 2,
-        always: false,
-        error: conflict,
-    });
+    let (source, sink) = three_hundred_rows_and_a_failing_flush(conflict);
     let record = sink.record.clone();
     let settings = format!(
         "{}retry: {{ max_attempts: 0, initial_backoff_ms: 600000, max_backoff_ms: 600000 }}\n",
