@@ -384,9 +384,9 @@ impl Source for KafkaSource {
         let deadline = Instant::now() + CHUNK_WAIT;
         // Built in place, its `Begin` filled in at the end: copying a
         // chunk's events into a second vector cost a page-faulting
-        // allocation per chunk.
-        let mut events = Vec::with_capacity(self.config.max_chunk.min(65_536) + 2);
-        events.push(Event::Begin(TxBegin { commit_time: None }));
+        // allocation per chunk. Sized at the first record, so that an
+        // idle poll allocates nothing.
+        let mut events = Vec::new();
         let mut records = 0usize;
         let mut newest_ms: Option<i64> = None;
         let mut receiving = Duration::ZERO;
@@ -439,6 +439,10 @@ impl Source for KafkaSource {
             }
             if self.shared.rebalanced.load(Ordering::SeqCst) {
                 continue;
+            }
+            if records == 0 {
+                events.reserve(self.config.max_chunk.min(65_536) + 2);
+                events.push(Event::Begin(TxBegin { commit_time: None }));
             }
             records += 1;
             if let Some(ms) = message.timestamp().to_millis() {
