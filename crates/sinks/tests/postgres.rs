@@ -150,6 +150,53 @@ async fn a_schema_event_creates_the_table_with_types_not_null_and_key() {
     assert_eq!(key, "PRIMARY KEY (id)");
 }
 
+/// Six sinks (members of a consumer group, say) open at the same moment
+/// and create the same schema, checkpoint table and target table:
+/// PostgreSQL's `IF NOT EXISTS` alone lets the losers fail on a duplicate
+/// key in the catalog.
+async fn open_and_create_at_once(db: &Db) {
+    let members: Vec<_> = (0..6i64)
+        .map(|member| {
+            let config = db.config();
+            tokio::spawn(async move {
+                let mut sink = PostgresSink::new(config, &format!("member-{member}"));
+                sink.open().await.map_err(|e| format!("open: {e}"))?;
+                let events = transaction(
+                    1,
+                    vec![schema(&items()), insert(&items(), row(member, "x"))],
+                );
+                sink.write(&events)
+                    .await
+                    .map_err(|e| format!("write: {e}"))?;
+                sink.flush(&position(1))
+                    .await
+                    .map_err(|e| format!("flush: {e}"))
+            })
+        })
+        .collect();
+    for (member, joined) in members.into_iter().enumerate() {
+        let result = joined.await.expect("member task");
+        assert_eq!(result, Ok(()), "member {member}");
+    }
+    assert_eq!(db.sql("SELECT count(*) FROM raw.items"), "6");
+    assert_eq!(
+        db.sql("SELECT count(*) FROM raw._watershed_checkpoints"),
+        "6"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sinks_creating_one_schema_at_once_all_succeed() {
+    open_and_create_at_once(&Db::new("pg_race_schema")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sinks_creating_one_table_at_once_all_succeed() {
+    let db = Db::new("pg_race_table");
+    db.sql("CREATE SCHEMA raw");
+    open_and_create_at_once(&db).await;
+}
+
 #[tokio::test]
 async fn inserts_updates_deletes_and_truncates_are_applied() {
     let db = Db::new("pg_ops");

@@ -91,3 +91,25 @@ pub(crate) async fn schema_exists(client: &Client, schema: &str) -> Result<bool,
         .map_err(pg_err(|| format!("look up schema {schema}")))?;
     Ok(row.is_some())
 }
+
+/// The first key of the advisory lock that serialises Watershed's DDL in
+/// one target schema ("WS" in ASCII).
+const DDL_LOCK_SPACE: i32 = 0x5753;
+
+/// Holds, until the transaction ends, the lock on DDL in `schema`.
+///
+/// Members of one consumer group (or pipelines sharing a target schema)
+/// create the same tables at the same moment; PostgreSQL's `IF NOT
+/// EXISTS` is not safe against that (the loser fails with a duplicate key
+/// in `pg_type`). One lock per schema, not per table, so that two members
+/// creating two tables cannot take them in opposite orders.
+pub(crate) async fn lock_ddl(client: &Client, schema: &str) -> Result<(), SinkError> {
+    client
+        .execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            &[&DDL_LOCK_SPACE, &schema],
+        )
+        .await
+        .map_err(pg_err(|| format!("lock DDL in schema {schema}")))?;
+    Ok(())
+}

@@ -145,7 +145,13 @@ impl PostgresSink {
     /// needs the CREATE privilege) and the checkpoint table.
     async fn prepare_target(&self, client: &Client) -> Result<(), SinkError> {
         let schema = &self.config.schema;
-        if !catalog::schema_exists(client, schema).await? {
+        let missing = !catalog::schema_exists(client, schema).await?;
+        client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(pg_err(|| "begin a transaction"))?;
+        catalog::lock_ddl(client, schema).await?;
+        if missing {
             client
                 .batch_execute(&format!(
                     "CREATE SCHEMA IF NOT EXISTS {}",
@@ -157,7 +163,7 @@ impl PostgresSink {
         client
             .batch_execute(&format!(
                 "CREATE TABLE IF NOT EXISTS {} (pipeline text PRIMARY KEY, \
-                 position jsonb NOT NULL, committed_at timestamptz NOT NULL)",
+                 position jsonb NOT NULL, committed_at timestamptz NOT NULL); COMMIT",
                 self.checkpoints_table()
             ))
             .await
@@ -206,7 +212,9 @@ impl PostgresSink {
     async fn dead_letter(&mut self, letter: &DeadLetter) -> Result<(), SinkError> {
         let table = format!("{}._ws_dead_letters", quote_ident(&self.config.schema));
         let pipeline = self.pipeline.clone();
+        let schema = self.config.schema.clone();
         let client = &self.session()?.client;
+        catalog::lock_ddl(client, &schema).await?;
         client
             .batch_execute(&format!(
                 "CREATE TABLE IF NOT EXISTS {table} (pipeline text NOT NULL, topic text NOT NULL, \

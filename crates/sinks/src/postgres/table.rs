@@ -241,22 +241,15 @@ async fn reconcile(
     wanted: &[Column],
     may_alter: bool,
 ) -> Result<HashMap<String, LiveColumn>, SinkError> {
-    let live = catalog::columns(client, target).await?;
-    let ddl: Vec<String> = if live.is_empty() {
-        let mut full = schema.clone();
-        full.columns = wanted.to_vec();
-        vec![create_table(&target.schema, &target.table, &full)]
-    } else {
-        let mut ddl = widen_types(target, wanted, &live)?;
-        ddl.extend(release_dropped(target, wanted, &live));
-        ddl.extend(
-            wanted
-                .iter()
-                .filter(|c| !live.contains_key(&c.name))
-                .map(|c| add_column(&target.schema, &target.table, c)),
-        );
-        ddl
-    };
+    let mut live = catalog::columns(client, target).await?;
+    let mut ddl = ddl_for(target, schema, wanted, &live)?;
+    if !ddl.is_empty() {
+        // Another member may be changing the table now: wait for it, and
+        // look again at what it left.
+        catalog::lock_ddl(client, &target.schema).await?;
+        live = catalog::columns(client, target).await?;
+        ddl = ddl_for(target, schema, wanted, &live)?;
+    }
     if ddl.is_empty() {
         return Ok(live);
     }
@@ -274,6 +267,30 @@ async fn reconcile(
     }
     tracing::info!(table = %target, statements = ddl.len(), "target table created or extended");
     catalog::columns(client, target).await
+}
+
+/// The statements that turn the live table into the wanted one.
+fn ddl_for(
+    target: &Target,
+    schema: &TableSchema,
+    wanted: &[Column],
+    live: &HashMap<String, LiveColumn>,
+) -> Result<Vec<String>, SinkError> {
+    Ok(if live.is_empty() {
+        let mut full = schema.clone();
+        full.columns = wanted.to_vec();
+        vec![create_table(&target.schema, &target.table, &full)]
+    } else {
+        let mut ddl = widen_types(target, wanted, live)?;
+        ddl.extend(release_dropped(target, wanted, live));
+        ddl.extend(
+            wanted
+                .iter()
+                .filter(|c| !live.contains_key(&c.name))
+                .map(|c| add_column(&target.schema, &target.table, c)),
+        );
+        ddl
+    })
 }
 
 /// `ALTER COLUMN … TYPE` for columns the source widened (a MODIFY to a
