@@ -4,13 +4,13 @@
 //! Each chunk of records is one source transaction whose position is the
 //! next offset of every partition this member holds (`topic/partition`);
 //! the sink stores it with the rows, atomically, and refuses it when
-//! another member moved one of those partitions meanwhile. Partitions are
-//! assigned at the offsets the sink holds (or by `start` where it holds
-//! none). A rebalance replays from the sink's checkpoint: the in-flight
-//! chunk is dropped, the sink's offsets re-read, and the held partitions
-//! sought to them — so a partition changing hands is neither lost nor
-//! applied twice. Kafka's committed offsets only mirror the sink's, for
-//! monitoring tools.
+//! another member moved one of those partitions meanwhile. A rebalance
+//! replays from the sink's checkpoint: the in-flight chunk is dropped, the
+//! sink's offsets re-read, and the held partitions sought to them (or by
+//! `start` where the sink holds none) — so a partition changing hands is
+//! neither lost nor applied twice. Kafka's committed offsets only mirror
+//! the sink's, for monitoring tools, and tell librdkafka where to prefetch
+//! from until the seek.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use std::collections::HashSet;
@@ -34,22 +35,67 @@ use crate::source::{Source, SourceError};
 /// How long one chunk waits for records.
 const CHUNK_WAIT: Duration = Duration::from_millis(200);
 const SEEK_TIMEOUT: Duration = Duration::from_secs(10);
+/// `start: earliest` as a concrete offset: a logical one (`Beginning`)
+/// sends librdkafka to look the offset up, and a seek or another
+/// assignment meanwhile made the lookup outdated and retried half a second
+/// later. Where the log no longer starts at 0, the fetch is out of range
+/// and `auto.offset.reset: earliest` takes the first offset it has.
+const EARLIEST: Offset = Offset::Offset(0);
 
 /// What the consumer's callbacks share with the source.
 #[derive(Debug, Default)]
 struct Shared {
     /// Durable next offsets (`topic/partition`), as the sink holds them.
     offsets: Mutex<BTreeMap<String, i64>>,
+    /// The offset each partition was last assigned at (`None`: Kafka's
+    /// committed offset, or `start`).
+    assigned: Mutex<HashMap<String, Option<i64>>>,
     /// The assignment changed since the source last looked.
     rebalanced: AtomicBool,
-    start_latest: bool,
+    /// Wakes a source waiting for records when the assignment changes, so
+    /// that it seeks the new partitions at once, not at its next record.
+    reassigned: tokio::sync::Notify,
 }
 
 struct GroupContext {
     shared: Arc<Shared>,
 }
 
-impl ClientContext for GroupContext {}
+impl ClientContext for GroupContext {
+    /// librdkafka's statistics, when `statistics.interval.ms` is set in
+    /// `properties`: what the prefetch queues hold and how far behind each
+    /// partition is, at debug level (the default logs the whole tree at
+    /// info).
+    fn stats(&self, statistics: Statistics) {
+        let mut queued = 0i64;
+        let mut queued_bytes = 0u64;
+        let mut lag = 0i64;
+        let mut partitions = Vec::new();
+        for topic in statistics.topics.values() {
+            for p in topic
+                .partitions
+                .values()
+                .filter(|p| p.partition >= 0 && p.desired)
+            {
+                queued += p.fetchq_cnt;
+                queued_bytes += p.fetchq_size;
+                lag += p.consumer_lag.max(0);
+                partitions.push(format!(
+                    "{}/{}:{}@{}+{}",
+                    topic.topic, p.partition, p.fetch_state, p.next_offset, p.fetchq_cnt
+                ));
+            }
+        }
+        tracing::debug!(
+            replyq = statistics.replyq,
+            queued,
+            queued_bytes,
+            lag,
+            partitions = %partitions.join(","),
+            "kafka consumer statistics"
+        );
+    }
+}
 
 impl ConsumerContext for GroupContext {
     /// Assigns partitions at the sink's offsets rather than Kafka's.
@@ -60,6 +106,7 @@ impl ConsumerContext for GroupContext {
         partitions: &mut TopicPartitionList,
     ) {
         self.shared.rebalanced.store(true, Ordering::SeqCst);
+        self.shared.reassigned.notify_one();
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 let stored = self
@@ -68,22 +115,31 @@ impl ConsumerContext for GroupContext {
                     .lock()
                     .map(|o| o.clone())
                     .unwrap_or_default();
-                let start = if self.shared.start_latest {
-                    Offset::End
-                } else {
-                    Offset::Beginning
-                };
                 let elements: Vec<(String, i32)> = partitions
                     .elements()
                     .iter()
                     .map(|e| (e.topic().to_owned(), e.partition()))
                     .collect();
                 let mut taken = Vec::new();
+                let mut assigned = HashMap::new();
                 for (topic, partition) in elements {
                     let key = partition_key(&topic, partition);
-                    let offset = stored.get(&key).map_or(start, |n| Offset::Offset(*n));
+                    // What this member knew at its last open may be stale
+                    // (another member has applied more since): the source
+                    // seeks to the sink's offsets when it sees the
+                    // assignment. Meanwhile librdkafka fetches from here;
+                    // where this member knows nothing, from Kafka's
+                    // committed offset, which mirrors the sink's — not from
+                    // `start`, which made a late joiner fetch its partitions
+                    // from the beginning, hundreds of megabytes thrown away.
+                    let known = stored.get(&key).copied();
+                    let offset = known.map_or(Offset::Stored, Offset::Offset);
                     taken.push(format!("{key}@{offset:?}"));
+                    assigned.insert(key, known);
                     let _ = partitions.set_partition_offset(&topic, partition, offset);
+                }
+                if let Ok(mut last) = self.shared.assigned.lock() {
+                    *last = assigned;
                 }
                 tracing::info!(partitions = %taken.join(","), "partitions assigned");
                 if let Err(error) = consumer.assign(partitions) {
@@ -138,10 +194,7 @@ enum AfterSeek {
 
 impl KafkaSource {
     pub fn new(config: KafkaSourceConfig, pipeline: &str) -> Self {
-        let shared = Arc::new(Shared {
-            start_latest: config.start == Start::Latest,
-            ..Shared::default()
-        });
+        let shared = Arc::new(Shared::default());
         Self {
             config,
             pipeline: pipeline.to_owned(),
@@ -220,33 +273,77 @@ impl KafkaSource {
     }
 
     /// Moves every held partition to the sink's offset (or `start`).
-    fn seek_held(&mut self, consumer: &StreamConsumer<GroupContext>) -> Result<(), SourceError> {
-        let assignment = consumer
+    async fn seek_held(
+        &mut self,
+        consumer: &StreamConsumer<GroupContext>,
+    ) -> Result<(), SourceError> {
+        // Owned: the list's elements point into librdkafka's memory and
+        // cannot be held across the waits below.
+        let held: Vec<(String, i32)> = consumer
             .assignment()
-            .map_err(|e| self.error("read the assignment", e))?;
+            .map_err(|e| self.error("read the assignment", e))?
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect();
         let stored = self
             .shared
             .offsets
             .lock()
             .map(|o| o.clone())
             .unwrap_or_default();
+        let assigned = self
+            .shared
+            .assigned
+            .lock()
+            .map(|mut a| std::mem::take(&mut *a))
+            .unwrap_or_default();
         self.next.clear();
         self.sought.clear();
-        for element in assignment.elements() {
-            let key = partition_key(element.topic(), element.partition());
+        for (topic, partition) in held {
+            let key = partition_key(&topic, partition);
+            if let Some(&Some(at)) = assigned.get(&key)
+                && stored.get(&key) == Some(&at)
+            {
+                // Assigned where the sink is: a seek would only drop what
+                // librdkafka has fetched.
+                self.next.insert(key.clone(), at);
+                self.sought.insert(key.clone(), (at, 1024, false));
+                tracing::debug!(partition = %key, offset = at, "already at the sink's offset");
+                continue;
+            }
             let offset = match stored.get(&key) {
                 Some(n) => {
                     self.next.insert(key.clone(), *n);
-                    self.sought.insert(key, (*n, 1024, false));
+                    self.sought.insert(key.clone(), (*n, 1024, false));
                     Offset::Offset(*n)
                 }
                 None if self.config.start == Start::Latest => Offset::End,
-                None => Offset::Beginning,
+                None => EARLIEST,
             };
-            consumer
-                .seek(element.topic(), element.partition(), offset, SEEK_TIMEOUT)
-                .map_err(|e| self.error(&format!("seek {}", element.topic()), e))?;
-            tracing::debug!(partition = %partition_key(element.topic(), element.partition()), ?offset, "sought");
+            // A partition assigned at Kafka's committed offset cannot be
+            // sought until librdkafka has read that offset (a round trip to
+            // the group coordinator).
+            let deadline = Instant::now() + SEEK_TIMEOUT;
+            loop {
+                match consumer.seek(&topic, partition, offset, SEEK_TIMEOUT) {
+                    Ok(()) => break,
+                    // rdkafka reports a seek's error code only as its
+                    // description, which the code's `Display` quotes.
+                    Err(KafkaError::Seek(text))
+                        if rdkafka::types::RDKafkaErrorCode::State
+                            .to_string()
+                            .contains(text.as_str())
+                            && Instant::now() < deadline =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    Err(error) => {
+                        return Err(self.error(&format!("seek {topic}"), error));
+                    }
+                }
+            }
+            tracing::debug!(partition = %key, ?offset, "sought");
         }
         Ok(())
     }
@@ -374,7 +471,7 @@ impl Source for KafkaSource {
         let consumer = self.consumer()?;
         // Partitions held from before a replay start again at the sink's
         // offsets; new ones get them when they are assigned.
-        self.seek_held(&consumer)?;
+        self.seek_held(&consumer).await?;
         self.shared.rebalanced.store(false, Ordering::SeqCst);
         Ok(())
     }
@@ -405,16 +502,19 @@ impl Source for KafkaSource {
                     )));
                 }
                 // Nothing held and nothing in flight: nothing to replay.
-                self.seek_held(&consumer)?;
+                self.seek_held(&consumer).await?;
             }
             let asked = Instant::now();
             let remaining = deadline.saturating_duration_since(asked);
-            let received = tokio::time::timeout(remaining, consumer.recv()).await;
+            let received = tokio::select! {
+                received = tokio::time::timeout(remaining, consumer.recv()) => received.ok(),
+                () = self.shared.reassigned.notified() => continue,
+            };
             receiving += asked.elapsed();
             let message = match received {
-                Err(_) => break,
-                Ok(Err(KafkaError::PartitionEOF(_))) => continue,
-                Ok(Err(error))
+                None => break,
+                Some(Err(KafkaError::PartitionEOF(_))) => continue,
+                Some(Err(error))
                     if error.rdkafka_error_code()
                         == Some(rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition) =>
                 {
@@ -424,8 +524,8 @@ impl Source for KafkaSource {
                         self.config.topics
                     )));
                 }
-                Ok(Err(error)) => return Err(self.error("consume", error)),
-                Ok(Ok(message)) => message,
+                Some(Err(error)) => return Err(self.error("consume", error)),
+                Some(Ok(message)) => message,
             };
             let key = partition_key(message.topic(), message.partition());
             let (topic, partition, offset) =
