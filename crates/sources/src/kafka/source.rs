@@ -86,8 +86,11 @@ impl ClientContext for GroupContext {
                 ));
             }
         }
+        // Bytes off the wire (compressed), against `queued_bytes` (payloads).
+        let received_bytes: u64 = statistics.brokers.values().map(|b| b.rxbytes).sum();
         tracing::debug!(
             replyq = statistics.replyq,
+            received_bytes,
             queued,
             queued_bytes,
             lag,
