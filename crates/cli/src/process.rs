@@ -25,15 +25,21 @@ pub fn peak_rss_bytes() -> Option<u64> {
 /// freed (up to 32 MiB), after which the pipeline's multi-megabyte chunk
 /// and batch buffers come from the heap and fragment it: peak RSS grew
 /// with the run (MySQL → Kafka 140 MB, Kafka → PostgreSQL 257 MB at
-/// 300k records). A fixed 128 KiB threshold keeps them mapped and returned
-/// (107 MB and 205 MB in the same runs). glibc reads it only from the
-/// environment at start, and unsafe code (`mallopt`) is forbidden here, so
-/// the process starts itself again with it set, once, unless the user set
-/// it. Other C libraries ignore the variables.
+/// 300k records). A fixed threshold keeps them mapped and returned (107 MB
+/// and 205 MB in the same runs). It is 1.5 MiB, not glibc's initial
+/// 128 KiB: librdkafka decompresses each fetched batch into a buffer of
+/// about 1 MB, and mapping, faulting in and unmapping those took a quarter
+/// of a Kafka source's CPU (Kafka → PostgreSQL 158k → 202k records/s; peak
+/// RSS 216 → 263 MB, flat from 300k to 1M records; MySQL → PostgreSQL
+/// snapshot 113 → 127 MB). glibc reads it only from the environment at
+/// start, and unsafe code (`mallopt`) is forbidden here, so the process
+/// starts itself again with it set, once, unless the user set it. Other C
+/// libraries ignore the variables.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn settle_allocator() {
     use std::os::unix::process::CommandExt;
     const THRESHOLD: &str = "MALLOC_MMAP_THRESHOLD_";
+    const BYTES: &str = "1572864";
     if std::env::var_os(THRESHOLD).is_some() {
         return;
     }
@@ -43,9 +49,9 @@ pub fn settle_allocator() {
     let mut args = std::env::args_os();
     let arg0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
     let mut command = std::process::Command::new(&exe);
-    command.arg0(arg0).args(args).env(THRESHOLD, "131072");
+    command.arg0(arg0).args(args).env(THRESHOLD, BYTES);
     if std::env::var_os("MALLOC_TRIM_THRESHOLD_").is_none() {
-        command.env("MALLOC_TRIM_THRESHOLD_", "131072");
+        command.env("MALLOC_TRIM_THRESHOLD_", BYTES);
     }
     // Returns only when the exec failed: then this process runs on, with
     // glibc's default threshold.
