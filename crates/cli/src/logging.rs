@@ -7,10 +7,13 @@ use std::fmt::{self, Write as _};
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt as _;
 use watershed_pipeline::redact_urls;
 
 use crate::args::LogFormat;
@@ -26,11 +29,19 @@ pub fn init(format: LogFormat, run_id: &str) {
         json: format == LogFormat::Json,
         run_id: run_id.to_owned(),
     };
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
+    // The rdkafka crate traces every message it frees: at `trace`, four
+    // lines per record drowned the pipeline's own (librdkafka's log lines,
+    // target `librdkafka`, keep their levels).
+    let wanted = tracing_subscriber::filter::filter_fn(move |metadata| {
+        metadata.level() <= &level
+            && !(metadata.level() == &Level::TRACE && metadata.target().starts_with("rdkafka"))
+    })
+    .with_max_level_hint(level);
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .event_format(line)
-        .try_init();
+        .with_filter(wanted);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 struct LineFormat {
