@@ -212,17 +212,25 @@ impl PostgresSink {
     async fn dead_letter(&mut self, letter: &DeadLetter) -> Result<(), SinkError> {
         let table = format!("{}._ws_dead_letters", quote_ident(&self.config.schema));
         let pipeline = self.pipeline.clone();
-        let schema = self.config.schema.clone();
+        let target = catalog::Target {
+            schema: self.config.schema.clone(),
+            table: "_ws_dead_letters".into(),
+        };
         let client = &self.session()?.client;
-        catalog::lock_ddl(client, &schema).await?;
-        client
-            .batch_execute(&format!(
-                "CREATE TABLE IF NOT EXISTS {table} (pipeline text NOT NULL, topic text NOT NULL, \
-                 partition integer NOT NULL, \"offset\" bigint NOT NULL, key bytea, value bytea, \
-                 error text NOT NULL, at timestamptz NOT NULL DEFAULT now())"
-            ))
-            .await
-            .map_err(pg_err(|| format!("create table {table}")))?;
+        // Created under the DDL lock, which is held to the end of the
+        // transaction: only when missing, not for every letter.
+        if catalog::columns(client, &target).await?.is_empty() {
+            catalog::lock_ddl(client, &target.schema).await?;
+            client
+                .batch_execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS {table} (pipeline text NOT NULL, \
+                     topic text NOT NULL, partition integer NOT NULL, \"offset\" bigint NOT NULL, \
+                     key bytea, value bytea, error text NOT NULL, \
+                     at timestamptz NOT NULL DEFAULT now())"
+                ))
+                .await
+                .map_err(pg_err(|| format!("create table {table}")))?;
+        }
         let key = letter.key.as_deref();
         let value = letter.value.as_deref();
         client
