@@ -292,6 +292,35 @@ impl KafkaSource {
         Ok(consumer)
     }
 
+    /// Seeks one partition. One assigned at Kafka's committed offset cannot
+    /// be sought until librdkafka has read that offset (a round trip to the
+    /// group coordinator): refused meanwhile, the seek is tried again.
+    async fn seek_when_ready(
+        &self,
+        consumer: &StreamConsumer<GroupContext>,
+        topic: &str,
+        partition: i32,
+        offset: Offset,
+    ) -> Result<(), SourceError> {
+        let deadline = Instant::now() + SEEK_TIMEOUT;
+        loop {
+            match consumer.seek(topic, partition, offset, SEEK_TIMEOUT) {
+                Ok(()) => return Ok(()),
+                // rdkafka reports a seek's error code only as its
+                // description, which the code's `Display` quotes.
+                Err(KafkaError::Seek(text))
+                    if rdkafka::types::RDKafkaErrorCode::State
+                        .to_string()
+                        .contains(text.as_str())
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(error) => return Err(self.error(&format!("seek {topic}"), error)),
+            }
+        }
+    }
+
     /// Moves every held partition to the sink's offset (or `start`).
     async fn seek_held(
         &mut self,
@@ -322,47 +351,24 @@ impl KafkaSource {
         self.sought.clear();
         for (topic, partition) in held {
             let key = partition_key(&topic, partition);
-            if let Some(&Some(at)) = assigned.get(&key)
-                && stored.get(&key) == Some(&at)
-            {
-                // Assigned where the sink is: a seek would only drop what
-                // librdkafka has fetched.
-                self.next.insert(key.clone(), at);
-                self.sought.insert(key.clone(), (at, 1024, false));
-                tracing::debug!(partition = %key, offset = at, "already at the sink's offset");
-                continue;
-            }
-            let offset = match stored.get(&key) {
-                Some(n) => {
-                    self.next.insert(key.clone(), *n);
-                    self.sought.insert(key.clone(), (*n, 1024, false));
-                    Offset::Offset(*n)
+            let at = stored.get(&key).copied();
+            if let Some(n) = at {
+                self.next.insert(key.clone(), n);
+                self.sought.insert(key.clone(), (n, 1024, false));
+                if assigned.get(&key) == Some(&at) {
+                    // Assigned where the sink is: a seek would only drop
+                    // what librdkafka has fetched.
+                    tracing::debug!(partition = %key, offset = n, "already at the sink's offset");
+                    continue;
                 }
+            }
+            let offset = match at {
+                Some(n) => Offset::Offset(n),
                 None if self.config.start == Start::Latest => Offset::End,
                 None => EARLIEST,
             };
-            // A partition assigned at Kafka's committed offset cannot be
-            // sought until librdkafka has read that offset (a round trip to
-            // the group coordinator).
-            let deadline = Instant::now() + SEEK_TIMEOUT;
-            loop {
-                match consumer.seek(&topic, partition, offset, SEEK_TIMEOUT) {
-                    Ok(()) => break,
-                    // rdkafka reports a seek's error code only as its
-                    // description, which the code's `Display` quotes.
-                    Err(KafkaError::Seek(text))
-                        if rdkafka::types::RDKafkaErrorCode::State
-                            .to_string()
-                            .contains(text.as_str())
-                            && Instant::now() < deadline =>
-                    {
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                    Err(error) => {
-                        return Err(self.error(&format!("seek {topic}"), error));
-                    }
-                }
-            }
+            self.seek_when_ready(consumer, &topic, partition, offset)
+                .await?;
             tracing::debug!(partition = %key, ?offset, "sought");
         }
         Ok(())
