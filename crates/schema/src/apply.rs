@@ -5,6 +5,7 @@
 //! without its expression indexes, each skipped one noted in the plan.
 
 use crate::ddl::Dialect;
+use crate::dialect::defaults::expression_default;
 use crate::diff::{Change, diff, restrict_to};
 use crate::error::SchemaError;
 use crate::introspect::{Connection, Scope};
@@ -59,11 +60,12 @@ pub async fn plan(
         });
     }
     let mut target = target.clone();
-    let skipped = if connection.expression_indexes() {
+    let mut skipped = if connection.expression_indexes() {
         Vec::new()
     } else {
         drop_expression_indexes(&mut target)
     };
+    skipped.extend(defaults_for(&mut target, dialect));
     let scope = Scope::DefaultAnd(target.named_schemas());
     let mut live = connection.introspect(&scope).await?;
     restrict_to(&mut live, &target);
@@ -104,6 +106,37 @@ pub fn drop_expression_indexes(target: &mut SchemaModel) -> Vec<String> {
             ));
             false
         });
+    }
+    notes
+}
+
+/// Spells every default of `target` as `dialect` does (`gen_random_uuid()`
+/// is `uuid()` in MySQL) and removes those the dialect has no form for;
+/// returns a note for each removed one, naming table and column.
+pub fn defaults_for(target: &mut SchemaModel, dialect: Dialect) -> Vec<String> {
+    let mut notes = Vec::new();
+    for table in target.tables.values_mut() {
+        for column in &mut table.columns {
+            let Some(default) = &column.default else {
+                continue;
+            };
+            match expression_default(dialect, default) {
+                Ok(spelled) => column.default = Some(spelled),
+                Err(missing) => {
+                    tracing::warn!(
+                        table = %table.name,
+                        column = %column.name,
+                        reason = %missing,
+                        "default left out"
+                    );
+                    notes.push(format!(
+                        "default of {}.{} left out: {missing}",
+                        table.name, column.name
+                    ));
+                    column.default = None;
+                }
+            }
+        }
     }
     notes
 }

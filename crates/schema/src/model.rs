@@ -40,6 +40,9 @@ pub struct SchemaModel {
     /// Database type names that have no logical type (PostgreSQL `inet`,
     /// …), by `(table, column)`; such columns are `Text` in `tables`.
     pub native_types: BTreeMap<(TableName, String), String>,
+    /// A column's `check:` expressions, by `(table, column)`. Created with
+    /// the table or column; not read back from databases nor compared.
+    pub checks: BTreeMap<(TableName, String), Vec<String>>,
 }
 
 /// `public` and no schema are the same namespace.
@@ -77,6 +80,12 @@ impl SchemaModel {
             schema.name = normalize_name(&schema.name);
             schema.foreign_keys = plan_keys(&plan, table);
             for column in &table.columns {
+                if !column.settings.checks.is_empty() {
+                    model.checks.insert(
+                        (schema.name.clone(), column.name.clone()),
+                        column.settings.checks.clone(),
+                    );
+                }
                 if let Some(found) = doc.enum_named(&column.data_type.as_enum_name()) {
                     let name = TableName::new(found.name.schema.as_deref(), &found.name.name);
                     model.enum_columns.insert(
@@ -94,6 +103,13 @@ impl SchemaModel {
     /// The enum type column `column` of `table` uses, if it is named.
     pub fn enum_of(&self, table: &TableName, column: &str) -> Option<&TableName> {
         self.enum_columns.get(&(table.clone(), column.to_owned()))
+    }
+
+    /// The `check:` expressions of column `column` of `table`.
+    pub fn checks_of(&self, table: &TableName, column: &str) -> &[String] {
+        self.checks
+            .get(&(table.clone(), column.to_owned()))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Every schema named by a table or enum, and `schemas`.
@@ -138,6 +154,10 @@ impl SchemaModel {
             .map(|((t, c), e)| ((rename(&t), c), rename(&e)))
             .collect();
         self.native_types = std::mem::take(&mut self.native_types)
+            .into_iter()
+            .map(|((t, c), n)| ((rename(&t), c), n))
+            .collect();
+        self.checks = std::mem::take(&mut self.checks)
             .into_iter()
             .map(|((t, c), n)| ((rename(&t), c), n))
             .collect();

@@ -9,11 +9,15 @@
 mod support;
 
 use std::path::Path;
+use std::time::Duration;
 use support::introspect::{self, ForeignKey, Schema};
 
 use support::{corpus, dbml2sql, shop, shop_path};
+use watershed_schema::SchemaModel;
+use watershed_schema::apply;
 use watershed_schema::dbml::{DEFAULT_SCHEMA, Document, IndexPart, QualifiedName, RefAction};
 use watershed_schema::ddl::{DdlOptions, Dialect, generate, plan};
+use watershed_schema::introspect::connect;
 use watershed_testkit::{MariaDb, Postgres, unique_name};
 
 fn key(name: &QualifiedName) -> String {
@@ -232,6 +236,21 @@ fn comparable(schema: &Schema, doc: &Document) -> Schema {
             if column.data_type == "uuid" {
                 column.data_type = "char(36)".into();
             }
+            // 13: types whose spelling means something else in the
+            // dialect than in DBML: PostgreSQL `json` is `jsonb`, `time`
+            // without a precision keeps whole seconds; MySQL `timestamp`
+            // has no zone and keeps microseconds (`datetime(6)`).
+            match column.data_type.as_str() {
+                "json" => column.data_type = "jsonb".into(),
+                "time without time zone" => column.data_type = "time(0) without time zone".into(),
+                "timestamp" => {
+                    column.data_type = "datetime(6)".into();
+                    if column.default.as_deref() == Some("current_timestamp()") {
+                        column.default = Some("current_timestamp(6)".into());
+                    }
+                }
+                _ => {}
+            }
             // 11: dbml2sql writes `0.00` as `0`; the same number.
             column.default = column.default.as_deref().map(same_number);
             // 12: dbml2sql leaves `default: null` out; watershed writes
@@ -244,6 +263,9 @@ fn comparable(schema: &Schema, doc: &Document) -> Schema {
                 column.default = None;
             }
         }
+        // 14: a `unique` column is a unique index (as `schema apply` makes
+        // it), not a constraint; the index itself is compared.
+        table.constraints.retain(|c| !c.starts_with("UNIQUE"));
         // 9: watershed puts a many-to-many ref's actions on both keys of
         // the join table; dbml2sql drops them.
         if join_tables.contains(name) {
@@ -328,11 +350,21 @@ fn for_each_corpus_file(flag: &str, compare: fn(&Path, &str) -> Vec<String>) {
     let files = corpus::files();
     assert!(files.len() >= 15, "the corpus has {} files", files.len());
     let scripts = dbml2sql::run_many(&binary, &files, flag);
+    let jobs: Vec<(&Path, &str)> = files
+        .iter()
+        .zip(&scripts)
+        .map(|(file, theirs)| (file.as_path(), theirs.as_str()))
+        .collect();
+    for_each_file(&jobs, compare);
+}
+
+/// Runs `compare` for each file on its own thread and fails with every
+/// file's differences at once.
+fn for_each_file<T: Copy + Send + Sync>(jobs: &[(&Path, T)], compare: fn(&Path, T) -> Vec<String>) {
     let failures: Vec<String> = std::thread::scope(|scope| {
-        let running: Vec<_> = files
+        let running: Vec<_> = jobs
             .iter()
-            .zip(&scripts)
-            .map(|(file, theirs)| (file, scope.spawn(move || compare(file, theirs))))
+            .map(|&(file, with)| (file, scope.spawn(move || compare(file, with))))
             .collect();
         running
             .into_iter()
@@ -408,4 +440,120 @@ fn every_corpus_file_makes_the_same_postgres_schema_as_dbml2sql() {
 #[test]
 fn every_corpus_file_makes_the_same_mariadb_schema_as_dbml2sql() {
     for_each_corpus_file("--mysql", compare_on_mariadb);
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Runs `migration`-making code on a runtime of its own (the tests here
+/// are plain threads).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
+/// Makes the database behind `url` match `target` with `schema apply`.
+fn apply_model(url: &str, target: &SchemaModel) {
+    block_on(async {
+        let mut connection = connect(url, WAIT).await.expect("connects");
+        let migration = apply::plan(&mut connection, target).await.expect("plans");
+        apply::run(&mut connection, &migration, false)
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", migration.script()));
+    });
+}
+
+/// What `schema apply` would still change in the database behind `url`.
+fn left_to_apply(url: &str, target: &SchemaModel) -> Vec<String> {
+    block_on(async {
+        let mut connection = connect(url, WAIT).await.expect("connects");
+        let migration = apply::plan(&mut connection, target).await.expect("plans");
+        migration
+            .changes
+            .iter()
+            .map(|c| format!("apply after sql: {c}"))
+            .collect()
+    })
+}
+
+/// `doc` made with `schema sql` and with `schema apply` in two fresh
+/// PostgreSQL databases: what differs between the two catalogs, and what
+/// `apply` would change after `sql`.
+fn sql_and_apply_on_postgres(file: &Path, (): ()) -> Vec<String> {
+    let doc = corpus::parse(file);
+    let options = DdlOptions::default();
+    let server = Postgres::shared();
+    let made_by_sql = server.create_database("by_sql").expect("database");
+    server
+        .sql(&made_by_sql, &generate(&doc, Dialect::Postgres, &options))
+        .unwrap_or_else(|e| panic!("PostgreSQL refused the DDL: {e}"));
+    let by_sql = introspect::postgres(server, &made_by_sql);
+    let mut differences = left_to_apply(
+        &server.url(&made_by_sql),
+        &SchemaModel::from_document(&doc, &options),
+    );
+    let database = server.create_database("applied").expect("database");
+    apply_model(
+        &server.url(&database),
+        &SchemaModel::from_document(&doc, &options),
+    );
+    let by_apply = introspect::postgres(server, &database);
+    differences.extend(introspect::differences(&by_sql, &by_apply));
+    differences
+}
+
+/// The same on MariaDB, each side in databases of its own prefix.
+fn sql_and_apply_on_mariadb(file: &Path, (): ()) -> Vec<String> {
+    let doc = corpus::parse(file);
+    let sql_prefix = format!("{}_", unique_name("sql"));
+    let options = DdlOptions {
+        schema_prefix: Some(sql_prefix.clone()),
+        ..DdlOptions::default()
+    };
+    let by_sql =
+        apply_mariadb_with_default(&generate(&doc, Dialect::Mysql, &options), &doc, &sql_prefix);
+    let server = MariaDb::shared();
+    let mut made_by_sql = SchemaModel::from_document(&doc, &DdlOptions::default());
+    made_by_sql.prefix_schemas(&sql_prefix);
+    let mut differences = left_to_apply(
+        &server.url(&format!("{sql_prefix}{DEFAULT_SCHEMA}")),
+        &made_by_sql,
+    );
+    let prefix = format!("{}_", unique_name("applied"));
+    let default = format!("{prefix}{DEFAULT_SCHEMA}");
+    server
+        .sql(&format!("CREATE DATABASE `{default}`"))
+        .expect("database");
+    let mut target = SchemaModel::from_document(&doc, &DdlOptions::default());
+    target.prefix_schemas(&prefix);
+    apply_model(&server.url(&default), &target);
+    let mut schemas = plan(&doc, &DdlOptions::default()).schemas;
+    schemas.push(DEFAULT_SCHEMA.to_owned());
+    let databases: Vec<String> = schemas.iter().map(|s| format!("{prefix}{s}")).collect();
+    let by_apply = introspect::mariadb(server, &databases, &prefix);
+    differences.extend(introspect::differences(&by_sql, &by_apply));
+    differences
+}
+
+/// The shop schema and every corpus file.
+fn every_file() -> Vec<std::path::PathBuf> {
+    let mut files = corpus::files();
+    files.push(shop_path());
+    files
+}
+
+#[test]
+fn schema_sql_and_schema_apply_make_the_same_postgres_catalog_for_every_file() {
+    let files = every_file();
+    let jobs: Vec<(&Path, ())> = files.iter().map(|f| (f.as_path(), ())).collect();
+    for_each_file(&jobs, sql_and_apply_on_postgres);
+}
+
+#[test]
+fn schema_sql_and_schema_apply_make_the_same_mariadb_catalog_for_every_file() {
+    let files = every_file();
+    let jobs: Vec<(&Path, ())> = files.iter().map(|f| (f.as_path(), ())).collect();
+    for_each_file(&jobs, sql_and_apply_on_mariadb);
 }

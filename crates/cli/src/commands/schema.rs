@@ -105,6 +105,9 @@ fn sql(
         ..DdlOptions::default()
     };
     let sql = ddl::generate(&doc, dialect, &options);
+    for note in ddl::left_out_defaults(&doc, dialect) {
+        tracing::warn!(what = %note, "schema sql leaves a default out");
+    }
     if global.json {
         let name = match dialect {
             Dialect::Postgres => "postgres",

@@ -32,8 +32,8 @@
 use watershed_events::{Column, ForeignKey, Index, LogicalType, TableName, TableSchema};
 
 use super::model::{
-    ColumnDef, DataType, DefaultValue, Document, Endpoint, IndexDef, IndexPart, Ref, RefAction,
-    Relation, Table,
+    ColumnDef, DataType, DefaultValue, Document, IndexDef, IndexPart, Ref, RefAction, Relation,
+    Table,
 };
 
 /// Every table of a checked document, in file order.
@@ -50,13 +50,10 @@ pub fn to_table_schema(doc: &Document, table: &Table) -> TableSchema {
         .map(|c| to_column(doc, c, primary_key.contains(&c.name)))
         .collect();
     let mut indexes: Vec<Index> = table
-        .columns
-        .iter()
-        // Redundant only when the column is the whole primary key; a column
-        // of a composite key can still be unique on its own.
-        .filter(|c| c.settings.unique && primary_key != [c.name.as_str()])
-        .map(|c| Index {
-            name: format!("{}_{}_key", table.name.name, c.name),
+        .unique_columns()
+        .into_iter()
+        .map(|(c, name)| Index {
+            name,
             columns: vec![c.name.clone()],
             unique: true,
             method: None,
@@ -113,13 +110,10 @@ fn to_index(table: &Table, index: &IndexDef, n: usize) -> Index {
     }
 }
 
-/// The foreign key `found` puts on `table`, if `table` holds its key: the
-/// left side of `>`, the right side of `<` and `-` (as the DDL does).
+/// The foreign key `found` puts on `table`, if `table` holds its key (the
+/// side the DDL puts it on).
 fn foreign_key(table: &Table, found: &Ref) -> Option<ForeignKey> {
-    let (holder, target): (&Endpoint, &Endpoint) = match found.relation {
-        Relation::ManyToOne => (&found.left, &found.right),
-        _ => (&found.right, &found.left),
-    };
+    let (holder, target) = crate::ddl::holder_and_target(found);
     if !holder.table.same_as(&table.name) {
         return None;
     }

@@ -132,6 +132,18 @@ impl Table {
             .map(|i| i.column_names())
             .unwrap_or_default()
     }
+
+    /// The `unique` columns, each with the name of the unique index that
+    /// holds it (`<table>_<column>_key`); a column that is the whole
+    /// primary key needs none. A column of a composite key still does.
+    pub fn unique_columns(&self) -> Vec<(&ColumnDef, String)> {
+        let key = self.primary_key();
+        self.columns
+            .iter()
+            .filter(|c| c.settings.unique && key != [c.name.as_str()])
+            .map(|c| (c, format!("{}_{}_key", self.name.name, c.name)))
+            .collect()
+    }
 }
 
 /// `~name` inside a table body.

@@ -10,7 +10,9 @@ mod plan;
 mod postgres;
 mod types;
 
+pub use common::left_out_defaults;
 pub use names::limit_identifier;
+pub(crate) use plan::holder_and_target;
 pub use plan::{ForeignKey, Plan, plan};
 
 use crate::dbml::Document;

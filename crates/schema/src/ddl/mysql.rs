@@ -5,7 +5,9 @@
 
 use crate::dbml::{ColumnDef, Document, Table, index_name};
 
-use super::common::{comment_lines, default_value, foreign_keys, header, parts};
+use super::common::{
+    comment_lines, default_value, foreign_keys, header, parts, unique_column_indexes,
+};
 use super::names::{Namer, limit_identifier, string_literal};
 use super::plan::Plan;
 use super::types::{is_serial, mysql_type};
@@ -16,7 +18,7 @@ pub(super) fn render(doc: &Document, plan: &Plan, options: &DdlOptions) -> Strin
         dialect: Dialect::Mysql,
         prefix: options.schema_prefix.as_deref(),
     };
-    let mut out = header(doc, "MySQL/MariaDB");
+    let mut out = header(doc, Dialect::Mysql);
     for schema in &plan.schemas {
         let name = format!("{}{schema}", namer.prefix.unwrap_or(""));
         out.push_str(&format!(
@@ -67,17 +69,15 @@ fn column(doc: &Document, column: &ColumnDef, namer: &Namer<'_>) -> String {
     if settings.not_null == Some(true) || increment {
         line.push_str(" NOT NULL");
     }
-    if let Some(default) = &settings.default {
-        line.push_str(&format!(
-            " DEFAULT {}",
-            default_value(Dialect::Mysql, default)
-        ));
+    if let Some(default) = settings
+        .default
+        .as_ref()
+        .and_then(|d| default_value(Dialect::Mysql, d))
+    {
+        line.push_str(&format!(" DEFAULT {default}"));
     }
     if increment {
         line.push_str(" AUTO_INCREMENT");
-    }
-    if settings.unique {
-        line.push_str(" UNIQUE");
     }
     if let Some(note) = &settings.note {
         line.push_str(&format!(
@@ -92,7 +92,7 @@ fn column(doc: &Document, column: &ColumnDef, namer: &Namer<'_>) -> String {
 }
 
 fn indexes(table: &Table, namer: &Namer<'_>) -> String {
-    let mut out = String::new();
+    let mut out = unique_column_indexes(table, namer, 64);
     for (n, index) in table
         .indexes
         .iter()

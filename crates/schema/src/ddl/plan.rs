@@ -82,11 +82,14 @@ fn schemas(doc: &Document) -> Vec<String> {
 }
 
 /// The table holding the key of a one-to-many, many-to-one or one-to-one
-/// ref, and the one it references (for `-`, the right side holds the key,
-/// as dbml2sql does).
-fn holder_and_target(found: &Ref) -> (&Endpoint, &Endpoint) {
+/// ref, and the one it references. For `-` this is what dbml2sql does: in
+/// a standalone `Ref: a.x - b.y` the right side holds the key; in an
+/// inline `[ref: - b.y]` the column that declares it does (the left side,
+/// see `check::collect_inline_refs`).
+pub(crate) fn holder_and_target(found: &Ref) -> (&Endpoint, &Endpoint) {
     match found.relation {
         Relation::ManyToOne => (&found.left, &found.right),
+        Relation::OneToOne if found.inline => (&found.left, &found.right),
         _ => (&found.right, &found.left),
     }
 }

@@ -5,7 +5,9 @@
 
 use crate::dbml::{ColumnDef, Document, Table, index_name};
 
-use super::common::{comment_lines, default_value, foreign_keys, header, parts};
+use super::common::{
+    comment_lines, default_value, foreign_keys, header, parts, unique_column_indexes,
+};
 use super::names::{Namer, string_literal};
 use super::plan::Plan;
 use super::types::{is_integer, is_serial, postgres_type};
@@ -16,7 +18,7 @@ pub(super) fn render(doc: &Document, plan: &Plan, options: &DdlOptions) -> Strin
         dialect: Dialect::Postgres,
         prefix: options.schema_prefix.as_deref(),
     };
-    let mut out = header(doc, "PostgreSQL");
+    let mut out = header(doc, Dialect::Postgres);
     for schema in &plan.schemas {
         let name = format!("{}{schema}", namer.prefix.unwrap_or(""));
         out.push_str(&format!(
@@ -86,14 +88,12 @@ fn column(doc: &Document, column: &ColumnDef, namer: &Namer<'_>) -> String {
     if settings.not_null == Some(true) {
         line.push_str(" NOT NULL");
     }
-    if settings.unique {
-        line.push_str(" UNIQUE");
-    }
-    if let Some(default) = &settings.default {
-        line.push_str(&format!(
-            " DEFAULT {}",
-            default_value(Dialect::Postgres, default)
-        ));
+    if let Some(default) = settings
+        .default
+        .as_ref()
+        .and_then(|d| default_value(Dialect::Postgres, d))
+    {
+        line.push_str(&format!(" DEFAULT {default}"));
     }
     for check in &settings.checks {
         line.push_str(&format!(" CHECK ({check})"));
@@ -102,7 +102,7 @@ fn column(doc: &Document, column: &ColumnDef, namer: &Namer<'_>) -> String {
 }
 
 fn indexes(table: &Table, namer: &Namer<'_>) -> String {
-    let mut out = String::new();
+    let mut out = unique_column_indexes(table, namer, 63);
     for (n, index) in table
         .indexes
         .iter()

@@ -90,7 +90,7 @@ fn a_project_setting_turns_cross_schema_refs_into_comments() {
     let text = "Project p {\n  no_cross_schema_fks: 'true'\n}\nTable a.t {\n id int [pk]\n}\nTable b.u {\n id int [pk]\n t_id int [ref: > a.t.id]\n}\nTable b.v {\n id int [pk, ref: - b.u.id]\n}\n";
     let my = sql(text, Dialect::Mysql, &DdlOptions::default());
     assert!(my.contains("-- Not enforced: the ref crosses schemas (no_cross_schema_fks).\n-- ALTER TABLE `b`.`u` ADD CONSTRAINT `u_t_id_fkey`"), "{my}");
-    assert!(my.contains("\nALTER TABLE `b`.`u` ADD CONSTRAINT `u_id_fkey` FOREIGN KEY (`id`) REFERENCES `b`.`v` (`id`);"), "{my}");
+    assert!(my.contains("\nALTER TABLE `b`.`v` ADD CONSTRAINT `v_id_fkey` FOREIGN KEY (`id`) REFERENCES `b`.`u` (`id`);"), "{my}");
 }
 
 #[test]
@@ -126,4 +126,103 @@ fn the_schema_prefix_renames_schemas_and_databases() {
 fn output_is_deterministic() {
     let first = sql(SHOP, Dialect::Mysql, &DdlOptions::default());
     assert_eq!(first, sql(SHOP, Dialect::Mysql, &DdlOptions::default()));
+}
+
+const ONE_TO_ONE: &str = "Table posts { id int [pk] }\n\
+Table post_stats { post_id int [pk, ref: - posts.id] }\n\
+Table a { x int [pk] }\n\
+Table b { y int [pk] }\n\
+Ref: a.x - b.y\n";
+
+#[test]
+fn an_inline_one_to_one_ref_puts_the_key_on_the_declaring_column() {
+    let pg = sql(ONE_TO_ONE, Dialect::Postgres, &DdlOptions::default());
+    assert!(
+        pg.contains(r#"ALTER TABLE "post_stats" ADD CONSTRAINT "post_stats_post_id_fkey" FOREIGN KEY ("post_id") REFERENCES "posts" ("id");"#),
+        "{pg}"
+    );
+    let my = sql(ONE_TO_ONE, Dialect::Mysql, &DdlOptions::default());
+    assert!(
+        my.contains("ALTER TABLE `post_stats` ADD CONSTRAINT `post_stats_post_id_fkey` FOREIGN KEY (`post_id`) REFERENCES `posts` (`id`);"),
+        "{my}"
+    );
+    assert!(pg.find(r#"CREATE TABLE "posts""#) < pg.find(r#"CREATE TABLE "post_stats""#));
+}
+
+#[test]
+fn a_standalone_one_to_one_ref_puts_the_key_on_its_right_side() {
+    let pg = sql(ONE_TO_ONE, Dialect::Postgres, &DdlOptions::default());
+    assert!(
+        pg.contains(
+            r#"ALTER TABLE "b" ADD CONSTRAINT "b_y_fkey" FOREIGN KEY ("y") REFERENCES "a" ("x");"#
+        ),
+        "{pg}"
+    );
+}
+
+#[test]
+fn the_model_and_the_table_schemas_hold_one_to_one_keys_where_the_ddl_does() {
+    let doc = parse("t.dbml", ONE_TO_ONE).unwrap_or_else(|e| panic!("{e}"));
+    let model = crate::SchemaModel::from_document(&doc, &DdlOptions::default());
+    let keys = |table: &str| {
+        model.tables[&watershed_events::TableName::new(None, table)]
+            .foreign_keys
+            .iter()
+            .map(|k| format!("{}->{}", k.columns.join(","), k.referenced))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys("post_stats"), ["post_id->posts"]);
+    assert!(keys("posts").is_empty());
+    assert_eq!(keys("b"), ["y->a"]);
+    for table in crate::dbml::to_table_schemas(&doc) {
+        let expected = usize::from(matches!(table.name.name.as_str(), "post_stats" | "b"));
+        assert_eq!(table.foreign_keys.len(), expected, "{}", table.name);
+    }
+}
+
+const DEFAULTS: &str = "Table u {\n id uuid [pk, default: `gen_random_uuid()`]\n seq int [default: `nextval('u_seq')`]\n at timestamp [default: `now()`]\n}\n\
+Table m {\n id char(36) [pk, default: `uuid()`]\n}\n";
+
+#[test]
+fn function_defaults_are_translated_or_left_out_with_a_note() {
+    let my = sql(DEFAULTS, Dialect::Mysql, &DdlOptions::default());
+    assert!(my.contains("`id` char(36) DEFAULT (uuid())"), "{my}");
+    assert!(my.contains("`seq` int,"), "{my}");
+    assert!(
+        my.contains("-- default of u.seq left out: `nextval()` has no MySQL/MariaDB equivalent\n"),
+        "{my}"
+    );
+    assert!(my.contains("`at` datetime(6) DEFAULT (now())"), "{my}");
+    let pg = sql(DEFAULTS, Dialect::Postgres, &DdlOptions::default());
+    assert!(
+        pg.contains(r#""id" char(36) DEFAULT (gen_random_uuid())"#),
+        "{pg}"
+    );
+    assert!(pg.contains("DEFAULT (nextval('u_seq'))"), "{pg}");
+    let doc = parse("t.dbml", DEFAULTS).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        left_out_defaults(&doc, Dialect::Postgres),
+        Vec::<String>::new()
+    );
+    assert_eq!(left_out_defaults(&doc, Dialect::Mysql).len(), 1);
+}
+
+#[test]
+fn apply_spells_defaults_for_its_dialect_and_notes_what_it_leaves_out() {
+    let doc = parse("t.dbml", DEFAULTS).unwrap_or_else(|e| panic!("{e}"));
+    let mut model = crate::SchemaModel::from_document(&doc, &DdlOptions::default());
+    let notes = crate::apply::defaults_for(&mut model, Dialect::Mysql);
+    assert_eq!(
+        notes,
+        ["default of u.seq left out: `nextval()` has no MySQL/MariaDB equivalent"]
+    );
+    let u = &model.tables[&watershed_events::TableName::new(None, "u")];
+    let default = |name: &str| {
+        u.columns
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.default.clone())
+    };
+    assert_eq!(default("id").as_deref(), Some("uuid()"));
+    assert_eq!(default("seq"), None);
 }

@@ -1,6 +1,7 @@
-//! Column types per dialect. Names the dialect understands are written as
-//! in the DBML file (so the output reads like the input and like
-//! dbml2sql's); DBML names it does not understand are translated:
+//! Column types per dialect. Names the dialect understands, and reads as
+//! DBML means them, are written as in the DBML file (so the output reads
+//! like the input and like dbml2sql's); other names are translated, so
+//! that `schema sql` and `schema apply` make the same columns:
 //!
 //! | DBML | PostgreSQL | MySQL/MariaDB |
 //! |---|---|---|
@@ -9,15 +10,17 @@
 //! | `int(11)` (display width) | `int` | as written |
 //! | `serial`, `bigserial`, `smallserial` | as written | `int`, `bigint`, `smallint` with `AUTO_INCREMENT` |
 //! | `int2`, `int4`, `int8`, `float4`, `float8` | as written | `smallint`, `int`, `bigint`, `float`, `double` |
-//! | `datetime` | `timestamp` | as written |
-//! | `timestamptz`, `timestamp with time zone` | as written | `timestamp` (an instant in both) |
-//! | `timestamp without time zone` | as written | `datetime` |
+//! | `datetime`, `time` (no precision: whole seconds) | `timestamp(0)`, `time(0)` | as written |
+//! | `datetime(p)` | `timestamp(p)` | as written |
+//! | `timestamp`, `timestamp without time zone` (microseconds unless given) | as written | `datetime(6)` |
+//! | `timestamptz`, `timestamp with time zone` | as written | `timestamp(6)` (an instant in both) |
+//! | `float` (single precision) | `real` | as written |
 //! | `double` | `double precision` | as written |
 //! | `tinytext` … `longtext`, `string` | `text` | as written; `string` → `text` |
 //! | `varchar` without a length | `varchar` | `text` (MySQL needs a length) |
 //! | `blob`, `tinyblob` … `longblob`, `binary`, `varbinary` | `bytea` | as written |
 //! | `bytea` | as written | `longblob` |
-//! | `json`, `jsonb` | as written | `json` |
+//! | `json`, `jsonb` | `jsonb` | `json` |
 //! | `uuid` | as written | `char(36)` (MySQL has no uuid type; MariaDB's is not in MySQL) |
 //! | an enum | its `CREATE TYPE` name | inline `enum('a', 'b')` |
 //! | `type[]` | `type[]` | `json` |
@@ -41,7 +44,17 @@ pub(super) fn postgres_type(doc: &Document, data_type: &DataType, namer: &Namer<
     let (name, args) = match lower.as_str() {
         "tinyint" | "year" => ("smallint", false),
         "mediumint" => ("integer", false),
+        // Without a precision these keep whole seconds (MySQL's reading,
+        // and the logical type's); PostgreSQL's would keep microseconds.
+        "datetime" | "time" if data_type.args.is_empty() => {
+            let name = if lower == "time" { "time" } else { "timestamp" };
+            return format!("{name}(0){array}");
+        }
         "datetime" => ("timestamp", true),
+        // PostgreSQL reads `float` as double precision; DBML's `float`
+        // is single precision, as in MySQL.
+        "float" => ("real", false),
+        "json" => ("jsonb", false),
         "double" => ("double precision", false),
         "tinytext" | "mediumtext" | "longtext" | "string" => ("text", false),
         "tinyblob" | "blob" | "mediumblob" | "longblob" | "binary" | "varbinary" => {
@@ -76,9 +89,16 @@ pub(super) fn mysql_type(doc: &Document, data_type: &DataType, namer: &Namer<'_>
         return format!("enum({})", labels.join(", "));
     }
     let lower = data_type.name.to_ascii_lowercase();
+    let fsp = data_type.args.first().map_or("6", String::as_str);
     let (name, args) = match lower.as_str() {
-        "timestamptz" | "timestamp with time zone" => ("timestamp", true),
-        "timestamp without time zone" => ("datetime", true),
+        // DBML's `timestamp` has no zone and keeps microseconds (as in
+        // PostgreSQL); MySQL's `timestamp` is an instant in whole seconds.
+        "timestamp" | "timestamp without time zone" => {
+            return format!("datetime({})", fsp.trim());
+        }
+        "timestamptz" | "timestamp with time zone" => {
+            return format!("timestamp({})", fsp.trim());
+        }
         "jsonb" => ("json", false),
         "bytea" => ("longblob", false),
         "uuid" => ("char(36)", false),

@@ -1,4 +1,5 @@
 //! One module per SQL dialect.
 
+pub mod defaults;
 pub mod mysql;
 pub mod postgres;

@@ -8,6 +8,7 @@
 use watershed_events::{Column, ForeignKey, Index, LogicalType, TableSchema};
 
 use crate::ddl::Dialect;
+use crate::dialect::defaults::expression_default;
 use crate::model::SchemaModel;
 
 /// `model` as `dialect` stores it.
@@ -169,7 +170,10 @@ fn mysql_type(logical: &LogicalType) -> LogicalType {
 /// removed, `now()` and `current_timestamp` alike, numbers without
 /// trailing zeros, MySQL's booleans as 1 and 0; `NULL` is no default.
 pub fn canonical_default(default: &str, dialect: Dialect) -> Option<String> {
-    let mut text = strip_parens(default.trim()).to_owned();
+    // A default written for the other dialect reads as this one's form; one
+    // the dialect has no form for is left out by `apply`, so it is none.
+    let spelled = expression_default(dialect, default.trim()).ok()?;
+    let mut text = strip_parens(&spelled).to_owned();
     if dialect == Dialect::Postgres {
         while let Some(cut) = cast_start(&text) {
             let numeric_cast = is_numeric_type(&text[cut + 2..]);

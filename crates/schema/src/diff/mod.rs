@@ -22,6 +22,7 @@ use crate::model::SchemaModel;
 
 /// The changes from `from` to `to`, both read as `dialect` stores them.
 pub fn diff(from: &SchemaModel, to: &SchemaModel, dialect: Dialect) -> Vec<Change> {
+    let written = to;
     let from = comparable(from, dialect);
     let to = comparable(to, dialect);
     let mut changes = Vec::new();
@@ -77,7 +78,39 @@ pub fn diff(from: &SchemaModel, to: &SchemaModel, dialect: Dialect) -> Vec<Chang
             }),
     );
     changes.append(&mut later.drop_enums);
+    as_written(&mut changes, written);
     changes
+}
+
+/// Puts the target's own columns into the changes that create them: the
+/// canonical form only decides what differs, and writing it would lose
+/// what the dialect keeps (MySQL `tinyint(1)` for a boolean, a default
+/// spelled `0.00`).
+fn as_written(changes: &mut [Change], written: &SchemaModel) {
+    let column = |table: &TableName, name: &str| {
+        written
+            .tables
+            .get(table)
+            .and_then(|t| t.columns.iter().find(|c| c.name == name))
+            .cloned()
+    };
+    for change in changes {
+        match change {
+            Change::CreateTable { table } => {
+                for c in &mut table.columns {
+                    if let Some(original) = column(&table.name, &c.name) {
+                        *c = original;
+                    }
+                }
+            }
+            Change::AddColumn { table, column: c } => {
+                if let Some(original) = column(table, &c.name) {
+                    *c = original;
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// A `DropForeignKey` for each key of `from` that `to` lacks (a key on a
@@ -119,6 +152,7 @@ pub fn restrict_to(live: &mut SchemaModel, target: &SchemaModel) {
     live.enums.retain(|name, _| keep(name));
     live.enum_columns.retain(|(table, _), _| keep(table));
     live.native_types.retain(|(table, _), _| keep(table));
+    live.checks.retain(|(table, _), _| keep(table));
     live.schemas.retain(|s| schemas.contains(s));
 }
 

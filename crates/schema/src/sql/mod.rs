@@ -22,7 +22,7 @@ pub fn statements(changes: &[Change], dialect: Dialect, target: &SchemaModel) ->
         .iter()
         .flat_map(|change| match dialect {
             Dialect::Postgres => postgres::statements(change, target),
-            Dialect::Mysql => mysql::statements(change),
+            Dialect::Mysql => mysql::statements(change, target),
         })
         .collect()
 }

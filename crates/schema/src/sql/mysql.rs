@@ -9,6 +9,7 @@ use watershed_events::{Column, ForeignKey, TableName, TableSchema};
 use crate::ddl::{Dialect, limit_identifier};
 use crate::dialect::mysql::quote_ident;
 use crate::diff::Change;
+use crate::model::SchemaModel;
 
 use super::types::mysql_type;
 use super::{key_list, key_name, literal, quoted_list};
@@ -20,7 +21,7 @@ fn qualified(name: &TableName) -> String {
     }
 }
 
-pub(super) fn statements(change: &Change) -> Vec<String> {
+pub(super) fn statements(change: &Change, target: &SchemaModel) -> Vec<String> {
     match change {
         Change::CreateSchema { schema } => {
             vec![format!(
@@ -35,12 +36,12 @@ pub(super) fn statements(change: &Change) -> Vec<String> {
             "-- enum {name} loses values ({}): its columns change type",
             labels.join(", ")
         )],
-        Change::CreateTable { table } => vec![create_table(table)],
+        Change::CreateTable { table } => vec![create_table(table, target)],
         Change::DropTable { name } => vec![format!("DROP TABLE {}", qualified(name))],
         Change::AddColumn { table, column } => vec![format!(
             "ALTER TABLE {} ADD COLUMN {}",
             qualified(table),
-            column_definition(column)
+            column_definition(column, target.checks_of(table, &column.name))
         )],
         Change::DropColumn { table, column } => vec![format!(
             "ALTER TABLE {} DROP COLUMN {}",
@@ -50,7 +51,7 @@ pub(super) fn statements(change: &Change) -> Vec<String> {
         Change::AlterColumn { table, to, .. } => vec![format!(
             "ALTER TABLE {} MODIFY COLUMN {}",
             qualified(table),
-            column_definition(to)
+            column_definition(to, &[])
         )],
         Change::SetPrimaryKey { table, from, to } => vec![primary_key(table, from, to)],
         Change::CreateIndex { table, index } => {
@@ -123,7 +124,8 @@ fn default_clause(default: &str) -> String {
     }
 }
 
-fn column_definition(column: &Column) -> String {
+/// A column as `CREATE TABLE` and `ADD COLUMN` write it, with `checks`.
+fn column_definition(column: &Column, checks: &[String]) -> String {
     let mut line = format!(
         "{} {}",
         quote_ident(&column.name),
@@ -143,11 +145,18 @@ fn column_definition(column: &Column) -> String {
     if let Some(comment) = &column.comment {
         line.push_str(&format!(" COMMENT {}", literal(comment, Dialect::Mysql)));
     }
+    for check in checks {
+        line.push_str(&format!(" CHECK ({check})"));
+    }
     line
 }
 
-fn create_table(table: &TableSchema) -> String {
-    let mut lines: Vec<String> = table.columns.iter().map(column_definition).collect();
+fn create_table(table: &TableSchema, target: &SchemaModel) -> String {
+    let mut lines: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| column_definition(c, target.checks_of(&table.name, &c.name)))
+        .collect();
     if !table.primary_key.is_empty() {
         lines.push(format!(
             "PRIMARY KEY ({})",

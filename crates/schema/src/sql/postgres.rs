@@ -187,6 +187,9 @@ fn column_definition(table: &TableName, column: &Column, target: &SchemaModel) -
     if let Some(default) = &column.default {
         line.push_str(&format!(" DEFAULT {default}"));
     }
+    for check in target.checks_of(table, &column.name) {
+        line.push_str(&format!(" CHECK ({check})"));
+    }
     line
 }
 

@@ -10,7 +10,7 @@
 //! | `Char`, `Varchar` | `character(n)`, `character varying(n)` | `char(n)`, `varchar(n)` (`text` without a length) |
 //! | `Text` | `text` | `text` |
 //! | `Binary`, `Varbinary`, `Blob` | `bytea` | `binary(n)`, `varbinary(n)`, `longblob` |
-//! | `Date`, `Time`, `DateTime`, `Timestamp` | `date`, `time(p)`, `timestamp(p)`, `timestamptz(p)` | `date`, `time(p)`, `datetime(p)`, `timestamp(p)` |
+//! | `Date`, `Time`, `DateTime`, `Timestamp` | `date`, `time(p)`, `timestamp(p)`, `timestamptz(p)` (no `(p)` for 6, PostgreSQL's own precision) | `date`, `time(p)`, `datetime(p)`, `timestamp(p)` |
 //! | `Year` | `smallint` | `year` |
 //! | `Enum` | the named type | `enum('a', …)` |
 //! | `Set` | `text[]` | `set('a', …)` |
@@ -36,6 +36,11 @@ pub fn postgres_type(logical: &LogicalType, enum_type: Option<&TableName>) -> St
     match logical {
         Char { length, .. } => format!("character({})", length.unwrap_or(1)),
         Varchar { length: None, .. } => "character varying".into(),
+        // Without a precision PostgreSQL keeps microseconds (6), and
+        // writes the type as `schema sql` does.
+        Time { fsp: 6 } => "time without time zone".into(),
+        DateTime { fsp: 6 } => "timestamp without time zone".into(),
+        Timestamp { fsp: 6 } => "timestamp with time zone".into(),
         Time { fsp } => format!("time({fsp}) without time zone"),
         DateTime { fsp } => format!("timestamp({fsp}) without time zone"),
         Timestamp { fsp } => format!("timestamp({fsp}) with time zone"),

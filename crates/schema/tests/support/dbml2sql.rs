@@ -86,13 +86,16 @@ pub fn run_many(binary: &Path, files: &[PathBuf], flag: &str) -> Vec<String> {
 /// Makes dbml2sql's MySQL output acceptable to MariaDB, and says what it
 /// changed: an unnamed index on a schema-qualified table gets a name like
 /// `` ``auth`.sessions_index_1` `` (a syntax error), so the name is made
-/// plain; and MariaDB has no expression indexes, so those are dropped (as
-/// watershed leaves them out too).
+/// plain; MariaDB has no expression indexes, so those are dropped (as
+/// watershed leaves them out too); `gen_random_uuid()` becomes `uuid()`.
 pub fn repair_for_mariadb(sql: &str) -> String {
     sql.lines()
         .filter(|line| {
             !(line.starts_with("CREATE") && line.contains("INDEX") && line.contains("(("))
         })
+        // dbml2sql writes PostgreSQL's uuid function into MySQL DDL,
+        // which MariaDB refuses; watershed writes MySQL's.
+        .map(|line| line.replace("gen_random_uuid()", "uuid()"))
         .map(|line| {
             if let Some(rest) = line.strip_prefix("CREATE INDEX ``") {
                 let name = rest

@@ -23,6 +23,9 @@ pub struct Table {
     pub foreign_keys: BTreeSet<ForeignKey>,
     /// `UNIQUE (a, b)` / `INDEX (a, b)` / with the method, name-free.
     pub indexes: BTreeSet<String>,
+    /// Unique constraints (PostgreSQL; MariaDB's are its unique indexes)
+    /// and check constraints, as the server writes them, name-free.
+    pub constraints: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,7 +72,7 @@ const PG_CONSTRAINTS: &str = "SELECT n.nspname || '.' || c.relname, con.contype,
     pg_get_constraintdef(con.oid) \
     FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
     JOIN pg_namespace n ON n.oid = c.relnamespace \
-    WHERE con.contype IN ('p', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+    WHERE con.contype IN ('p', 'f', 'u', 'c') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
     ORDER BY 1, 2, 3;";
 
 const PG_INDEXES: &str = "SELECT schemaname || '.' || tablename, indexdef FROM pg_indexes \
@@ -97,6 +100,9 @@ pub fn postgres(server: &Postgres, database: &str) -> Schema {
         let table = schema.tables.entry(row[0].clone()).or_default();
         match row[1].as_str() {
             "p" => table.primary_key = list(between(&row[2], "(", ")")),
+            "u" | "c" => {
+                table.constraints.insert(row[2].clone());
+            }
             _ => {
                 table.foreign_keys.insert(pg_foreign_key(&row[2]));
             }
@@ -175,6 +181,7 @@ pub fn mariadb(server: &MariaDb, databases: &[String], prefix: &str) -> Schema {
     reader.columns(&mut schema);
     reader.indexes(&mut schema);
     reader.foreign_keys(&mut schema);
+    reader.checks(&mut schema);
     schema
 }
 
@@ -263,6 +270,21 @@ impl MariaDbReader<'_> {
     }
 }
 
+impl MariaDbReader<'_> {
+    fn checks(&self, schema: &mut Schema) {
+        let sql = format!(
+            "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CHECK_CLAUSE \
+             FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA {} ORDER BY 1, 2, 3",
+            self.filter
+        );
+        for row in self.query(&sql) {
+            self.table(schema, &row[0], &row[1])
+                .constraints
+                .insert(format!("CHECK ({})", row[2]));
+        }
+    }
+}
+
 /// MariaDB reports `RESTRICT` for a rule that was not given; PostgreSQL
 /// and the DBML call that `NO ACTION` (InnoDB treats them alike).
 fn mysql_action(rule: &str) -> String {
@@ -318,6 +340,14 @@ fn table_differences(name: &str, ours: &Table, theirs: &Table) -> Vec<String> {
             "theirs"
         };
         out.push(format!("{name}: only {whose} has index {index}"));
+    }
+    for constraint in ours.constraints.symmetric_difference(&theirs.constraints) {
+        let whose = if ours.constraints.contains(constraint) {
+            "ours"
+        } else {
+            "theirs"
+        };
+        out.push(format!("{name}: only {whose} has {constraint}"));
     }
     out
 }

@@ -182,8 +182,11 @@ pub async fn diff(
             ))
         })?,
     };
+    let mut to_model = to_model;
+    let left_out = apply::defaults_for(&mut to_model, dialect);
     let changes = differ::diff(&from_model, &to_model, dialect);
-    let statements = sql::statements(&changes, dialect, &to_model);
+    let mut statements: Vec<String> = left_out.iter().map(|n| format!("-- {n}")).collect();
+    statements.extend(sql::statements(&changes, dialect, &to_model));
     if global.json {
         println!(
             "{}",
