@@ -620,6 +620,30 @@ async fn jsonl_cuts_the_unflushed_tail_after_a_crash_and_resumes_from_the_flush(
 }
 
 #[tokio::test]
+async fn a_jsonl_file_deleted_behind_the_sink_is_refused_with_how_to_start_over() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("out.jsonl");
+    let mut sink = jsonl(&path, "hb");
+    sink.open().await.expect("open");
+    sink.write(&inserts(1, 0..2)).await.expect("write");
+    sink.flush(&position(1)).await.expect("flush");
+    drop(sink);
+    std::fs::remove_file(&path).expect("delete the output");
+
+    let refused = jsonl(&path, "hb").open().await.expect_err("refused");
+    let message = refused.to_string();
+    assert!(message.contains("changed outside watershed"), "{message}");
+    assert!(
+        message.contains(&format!("remove {}", checkpoint_path(&path).display())),
+        "{message}"
+    );
+
+    std::fs::remove_file(checkpoint_path(&path)).expect("remove the checkpoint");
+    let mut again = jsonl(&path, "hb");
+    assert_eq!(again.open().await.expect("starts over"), None);
+}
+
+#[tokio::test]
 async fn jsonl_reopened_after_a_failure_drops_what_it_had_not_flushed() {
     // The runtime calls `open` again on the same sink after a failure.
     let dir = tempfile::tempdir().expect("temp dir");

@@ -92,7 +92,10 @@ impl JsonlSink {
         if length < bytes {
             return Err(SinkError::Refused(format!(
                 "{} is shorter ({length} bytes) than its checkpoint says ({bytes} bytes): \
-                 it was changed outside watershed",
+                 it was changed outside watershed; to write it again from the start, \
+                 remove {} (and what is left of {})",
+                path.display(),
+                self.checkpoint_path().display(),
                 path.display()
             )));
         }
