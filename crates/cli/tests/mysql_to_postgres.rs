@@ -4,6 +4,8 @@
 #[path = "support/shop.rs"]
 mod shop;
 mod support;
+#[path = "mysql_to_postgres/verify_edges.rs"]
+mod verify_edges;
 
 use std::process::Stdio;
 use std::time::Duration;
