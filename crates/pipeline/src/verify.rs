@@ -63,14 +63,18 @@ async fn compare(
         + &my::quote_ident(&schema.name.name);
     let target = sink.target_table(&schema.name);
     let target_name = pg::qualified_name(&sink.schema, &target);
+    // The target holds the sink's substitute for a zero date, if it has one.
+    let zero = sink
+        .zero_date_substitute()
+        .map_err(PipelineError::Unsupported)?;
     let source_digest = digest(
         mysql
-            .query_text(&bucket_digest_sql(Side::Mysql, schema, &source_name))
+            .query_text(&bucket_digest_sql(Side::Mysql, schema, &source_name, zero))
             .await?,
     )?;
     let target_rows = pg_sink::query_text(
         postgres,
-        &bucket_digest_sql(Side::Postgres, schema, &target_name),
+        &bucket_digest_sql(Side::Postgres, schema, &target_name, zero),
     )
     .await;
     let mut report = TableReport {
@@ -102,13 +106,19 @@ async fn compare(
     for bucket in differing.into_iter().take(SAMPLE_BUCKETS) {
         let left = keyed(
             mysql
-                .query_text(&bucket_rows_sql(Side::Mysql, schema, &source_name, bucket))
+                .query_text(&bucket_rows_sql(
+                    Side::Mysql,
+                    schema,
+                    &source_name,
+                    bucket,
+                    zero,
+                ))
                 .await?,
         );
         let right = keyed(
             pg_sink::query_text(
                 postgres,
-                &bucket_rows_sql(Side::Postgres, schema, &target_name, bucket),
+                &bucket_rows_sql(Side::Postgres, schema, &target_name, bucket, zero),
             )
             .await?,
         );

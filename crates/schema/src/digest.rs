@@ -22,13 +22,14 @@
 //!   column's width; sets as `a,b`;
 //! * dates `YYYY-MM-DD` with the astronomical year (MariaDB's year 0 is
 //!   PostgreSQL's 1 BC); zero and partly zero dates (`0000-00-00`,
-//!   `2020-00-15`) count as NULL, as the sink stores them;
+//!   `2020-00-15`) count as NULL, or as the sink's `zero_dates`
+//!   substitute when it has one, as the sink stores them;
 //! * times as signed seconds with 6 decimals (TIME spans ±838 h; the
 //!   target holds an interval); date-times `YYYY-MM-DD HH:MM:SS.ffffff`,
 //!   instants in UTC;
 //! * JSON by presence only (see [`json_is_exact`]).
 
-use watershed_events::{Column, LogicalType, TableSchema};
+use watershed_events::{Column, Date, LogicalType, TableSchema};
 
 use crate::dialect::{mysql, postgres};
 
@@ -49,19 +50,22 @@ pub const fn json_is_exact() -> bool {
     false
 }
 
-/// The canonical text of one cell, as an SQL expression.
-pub fn canonical(side: Side, column: &Column) -> String {
+/// The canonical text of one cell, as an SQL expression. `zero_date` is
+/// what the target holds for a MySQL zero date: NULL (`None`), or the
+/// sink's `zero_dates` substitute, a date-time keeping its time; the
+/// MySQL side renders its zero dates the same way.
+pub fn canonical(side: Side, column: &Column, zero_date: Option<Date>) -> String {
     let name = match side {
         Side::Mysql => mysql::quote_ident(&column.name),
         Side::Postgres => postgres::quote_ident(&column.name),
     };
     match side {
-        Side::Mysql => mysql_canonical(&name, &column.logical_type),
+        Side::Mysql => mysql_canonical(&name, &column.logical_type, zero_date),
         Side::Postgres => postgres_canonical(&name, &column.logical_type),
     }
 }
 
-fn mysql_canonical(c: &str, logical: &LogicalType) -> String {
+fn mysql_canonical(c: &str, logical: &LogicalType, zero_date: Option<Date>) -> String {
     use LogicalType::*;
     match logical {
         Bool => format!("IF({c} IS NULL, NULL, IF({c}, 'true', 'false'))"),
@@ -73,12 +77,21 @@ fn mysql_canonical(c: &str, logical: &LogicalType) -> String {
         }
         Binary { .. } | Varbinary { .. } | Blob => format!("LOWER(HEX({c}))"),
         Date => {
-            format!("IF(MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0, NULL, DATE_FORMAT({c}, '%Y-%m-%d'))")
+            let zero = zero_date.map_or("NULL".into(), |d| format!("'{d}'"));
+            format!(
+                "IF(MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0, {zero}, DATE_FORMAT({c}, '%Y-%m-%d'))"
+            )
         }
         Time { .. } => format!("CAST(TIME_TO_SEC({c}) AS DECIMAL(20,6))"),
-        DateTime { .. } | Timestamp { .. } => format!(
-            "IF(MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0, NULL, DATE_FORMAT({c}, '%Y-%m-%d %H:%i:%s.%f'))"
-        ),
+        DateTime { .. } | Timestamp { .. } => {
+            let zero = zero_date.map_or("NULL".into(), |d| {
+                format!("CONCAT('{d}', DATE_FORMAT({c}, ' %H:%i:%s.%f'))")
+            });
+            format!(
+                "IF(MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0, {zero}, \
+                 DATE_FORMAT({c}, '%Y-%m-%d %H:%i:%s.%f'))"
+            )
+        }
         Bit { width } => format!("LPAD(BIN({c}), {width}, '0')"),
         Json => format!("IF({c} IS NULL, NULL, 'json')"),
         _ => format!("CAST({c} AS CHAR)"),
@@ -176,11 +189,11 @@ fn postgres_dated(c: &str, first_ad: &str, rest: &str) -> String {
 
 /// The row's canonical text: each cell as `length:text` (NULL as `n`),
 /// joined by `|`; the lengths keep `a|b`,`c` apart from `a`,`b|c`.
-pub fn row_text(side: Side, columns: &[&Column]) -> String {
+pub fn row_text(side: Side, columns: &[&Column], zero_date: Option<Date>) -> String {
     let cells: Vec<String> = columns
         .iter()
         .map(|c| {
-            let v = canonical(side, c);
+            let v = canonical(side, c, zero_date);
             match side {
                 Side::Mysql => format!("COALESCE(CONCAT(CHAR_LENGTH({v}), ':', {v}), 'n')"),
                 Side::Postgres => format!("COALESCE(length({v}) || ':' || {v}, 'n')"),
@@ -218,11 +231,17 @@ fn key_columns(schema: &TableSchema) -> Vec<&Column> {
     }
 }
 
-/// `SELECT bucket, count(*), sum(hash)` per key bucket of `qualified`.
-pub fn bucket_digest_sql(side: Side, schema: &TableSchema, qualified: &str) -> String {
+/// `SELECT bucket, count(*), sum(hash)` per key bucket of `qualified`;
+/// `zero_date` as for [`canonical`].
+pub fn bucket_digest_sql(
+    side: Side,
+    schema: &TableSchema,
+    qualified: &str,
+    zero_date: Option<Date>,
+) -> String {
     let all: Vec<&Column> = schema.columns.iter().collect();
-    let row = row_text(side, &all);
-    let key = row_text(side, &key_columns(schema));
+    let row = row_text(side, &all, zero_date);
+    let key = row_text(side, &key_columns(schema), zero_date);
     let (sum, text) = match side {
         Side::Mysql => ("CAST(SUM(h) AS CHAR)", "CAST(COUNT(*) AS CHAR)"),
         Side::Postgres => ("sum(h)::text", "count(*)::text"),
@@ -241,10 +260,11 @@ pub fn bucket_rows_sql(
     schema: &TableSchema,
     qualified: &str,
     bucket_no: u32,
+    zero_date: Option<Date>,
 ) -> String {
     let all: Vec<&Column> = schema.columns.iter().collect();
-    let row = row_text(side, &all);
-    let key = row_text(side, &key_columns(schema));
+    let row = row_text(side, &all, zero_date);
+    let key = row_text(side, &key_columns(schema), zero_date);
     let hash = match side {
         Side::Mysql => format!("CAST({} AS CHAR)", hash60(side, &row)),
         Side::Postgres => format!("{}::text", hash60(side, &row)),
@@ -290,7 +310,7 @@ mod tests {
         for logical in every_type() {
             let column = Column::new("v", logical.clone(), true);
             for side in [Side::Mysql, Side::Postgres] {
-                let sql = canonical(side, &column);
+                let sql = canonical(side, &column, None);
                 let depth = sql.chars().try_fold(0i32, |depth, c| {
                     let depth = depth + i32::from(c == '(') - i32::from(c == ')');
                     (depth >= 0).then_some(depth)
@@ -315,7 +335,7 @@ mod tests {
         for logical in [LogicalType::Float32, LogicalType::Float64] {
             let column = Column::new("v", logical, true);
             for side in [Side::Mysql, Side::Postgres] {
-                let sql = canonical(side, &column).to_lowercase();
+                let sql = canonical(side, &column, None).to_lowercase();
                 assert!(!sql.contains("round"), "{sql}");
                 assert!(!sql.contains("as char") && sql.contains("'p'"), "{sql}");
             }
@@ -332,8 +352,8 @@ mod tests {
             },
             true,
         );
-        let mysql = canonical(Side::Mysql, &column).replace("CAST(`v` AS CHAR)", "T");
-        let postgres = canonical(Side::Postgres, &column).replace("\"v\"::text", "T");
+        let mysql = canonical(Side::Mysql, &column, None).replace("CAST(`v` AS CHAR)", "T");
+        let postgres = canonical(Side::Postgres, &column, None).replace("\"v\"::text", "T");
         assert_eq!(mysql, postgres);
     }
 }

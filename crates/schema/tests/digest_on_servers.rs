@@ -111,7 +111,7 @@ fn both(
              INSERT INTO t VALUES {};
              SELECT {} FROM t ORDER BY id;",
             values(literals),
-            canonical(Side::Mysql, &column)
+            canonical(Side::Mysql, &column, None)
         ))
         .expect("mariadb canonical forms");
     let pg = Postgres::shared();
@@ -124,7 +124,7 @@ fn both(
                  INSERT INTO t VALUES {};
                  SELECT {} FROM t ORDER BY id;",
                 values(literals),
-                canonical(Side::Postgres, &column)
+                canonical(Side::Postgres, &column, None)
             ),
         )
         .expect("postgres canonical forms");
@@ -239,7 +239,7 @@ fn negative_zero_is_zero() {
             &dwh,
             &format!(
                 "SELECT {} FROM (VALUES ('-0'::float8), ('0'::float8)) AS t (v)",
-                canonical(Side::Postgres, &column)
+                canonical(Side::Postgres, &column, None)
             ),
         )
         .expect("negative zero");

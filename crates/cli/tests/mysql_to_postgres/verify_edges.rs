@@ -210,6 +210,45 @@ fn verify_passes_edge_values_and_fails_on_their_smallest_change() {
     assert_verifies(&setup, "the restored values");
 }
 
+#[test]
+fn verify_expects_the_sinks_zero_date_substitute() {
+    let setup = Setup::new(", snapshot: only");
+    let text = std::fs::read_to_string(&setup.file)
+        .expect("read")
+        .replace("schema: raw }", "schema: raw, zero_dates: \"0001-01-01\" }");
+    std::fs::write(&setup.file, text).expect("write");
+    setup.source(
+        "SET SESSION sql_mode = '';
+         CREATE TABLE zeros (id INT PRIMARY KEY, d DATE NOT NULL, dt DATETIME(6),
+           ts TIMESTAMP(6) NULL);
+         INSERT INTO zeros VALUES
+           (1, '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00'),
+           (2, '2020-00-15', '2020-05-00 10:11:12.5', NULL),
+           (3, '0001-01-01', '0001-01-01 00:00:00', '1970-01-01 00:00:01');",
+    );
+    let output = setup.run(&["run", "--listen", "127.0.0.1:0"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        target(&setup, "SELECT dt FROM raw.zeros WHERE id = 2"),
+        "0001-01-01 10:11:12.5"
+    );
+    assert_verifies(&setup, "substituted zero dates");
+    target(
+        &setup,
+        "UPDATE raw.zeros SET dt = '0001-01-01 10:11:12.500001' WHERE id = 2",
+    );
+    let output = setup.run(&["verify"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.code() == Some(1) && stdout.contains("DIFF") && stdout.contains("1:2"),
+        "{stdout}"
+    );
+}
+
 fn assert_verifies(setup: &Setup, what: &str) {
     let output = setup.run(&["verify"]);
     assert!(
