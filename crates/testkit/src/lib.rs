@@ -1,7 +1,8 @@
 //! Dev-only test support: throwaway MariaDB and PostgreSQL servers started
 //! from the machine's own binaries, and a Kafka-protocol broker (tansu), on
 //! free ports in temporary directories,
-//! plus [`unique_name`] for per-test databases and slots.
+//! plus [`unique_name`] for per-test databases and slots, and [`mutate`]d
+//! samples for the property tests of decoders and parsers.
 //!
 //! Servers stop and remove their directory when dropped; a watchdog process
 //! does the same for servers that are never dropped (the `shared()` ones
@@ -10,6 +11,7 @@
 mod error;
 mod kafka;
 mod mariadb;
+pub mod mutate;
 mod postgres;
 mod process;
 mod server;

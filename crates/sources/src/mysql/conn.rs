@@ -190,6 +190,16 @@ impl Collations {
         Ok(Self(map))
     }
 
+    /// Collations `(id, charset, longest character)` without a server.
+    #[cfg(test)]
+    pub(crate) fn for_tests(entries: &[(u16, &str, u8)]) -> Self {
+        let map = entries
+            .iter()
+            .map(|(id, charset, max)| (*id, (Arc::from(*charset), *max)))
+            .collect();
+        Self(map)
+    }
+
     /// Character set name and its longest character, for a collation id.
     pub(crate) fn charset(&self, collation: u16) -> Option<(&Arc<str>, u8)> {
         self.0.get(&collation).map(|(name, max)| (name, *max))

@@ -14,9 +14,12 @@ mod copy;
 mod ddl;
 mod error;
 mod filter;
+#[cfg(test)]
+mod fuzz_tests;
 mod gtid;
 mod handler;
 mod inspect;
+mod jsonb;
 mod plan;
 mod resync;
 mod rows;

@@ -128,6 +128,14 @@ pub(crate) fn decode(
             error: DecodeError::Invalid("rows event and table map disagree on the column count"),
         });
     }
+    // Images that hold no column read no bytes: rows would never end.
+    let holds_nothing = |image: Option<Image<'_>>| image.is_none_or(|i| i.count == 0);
+    if holds_nothing(event.before) && holds_nothing(event.after) && !event.rows.is_empty() {
+        return Err(RowError {
+            column: 0,
+            error: DecodeError::Invalid("rows event whose row images hold no column"),
+        });
+    }
     let mut r = Reader::new(event.rows);
     let mut count = 0;
     while !r.is_empty() {
@@ -252,6 +260,9 @@ mod tests {
             panic!("not a change")
         };
         assert_eq!(change.before, Some(vec![Value::Int(5), Value::Unchanged]));
+        let nothing_present = [7, 0, 0, 0, 0, 0, 0, 0, 2, 0b00, 0b0, 5, 0];
+        let event = parse(&nothing_present, RowsKind::Write, false).unwrap();
+        assert!(decode(&event, &table(), &mut Vec::new()).is_err());
         let truncated = [7, 0, 0, 0, 0, 0, 0, 0, 2, 0b11, 0b0, 5, 0];
         let event = parse(&truncated, RowsKind::Write, false).unwrap();
         assert!(decode(&event, &table(), &mut Vec::new()).is_err());

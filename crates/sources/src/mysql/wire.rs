@@ -8,8 +8,6 @@
 
 use std::sync::Arc;
 
-use mysql_common::binlog::jsonb;
-use mysql_common::io::ParseBuf;
 use watershed_events::{Decimal, Value};
 
 use super::temporal::{
@@ -284,17 +282,15 @@ fn set_value(r: &mut Reader<'_>, pack: u8, labels: &[Arc<str>]) -> Result<Value,
     let members = labels
         .iter()
         .enumerate()
-        .filter(|(i, _)| mask & (1 << i) != 0)
+        // A set has at most 64 members; labels past them are never set.
+        .filter(|(i, _)| *i < 64 && mask & (1 << i) != 0)
         .map(|(_, l)| l.clone())
         .collect();
     Ok(Value::Set(members))
 }
 
 fn json_binary(bytes: &[u8]) -> Result<Value, DecodeError> {
-    let invalid = |_| DecodeError::Invalid("not MySQL binary JSON");
-    let value: jsonb::Value<'_> = ParseBuf(bytes).parse(()).map_err(invalid)?;
-    let json = serde_json::Value::try_from(value).map_err(|_| DecodeError::Invalid("JSON"))?;
-    Ok(Value::Json(Arc::from(json.to_string())))
+    Ok(Value::Json(Arc::from(super::jsonb::to_text(bytes)?)))
 }
 
 /// MariaDB sends a `uuid` in its text order (not the index order it

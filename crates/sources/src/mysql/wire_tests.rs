@@ -193,3 +193,17 @@ fn enums_sets_and_bits_decode() {
     );
     assert_eq!(decode(&Decoder::Year, &[124]), Value::Year(2024));
 }
+
+#[test]
+fn a_set_with_more_labels_than_bits_decodes_the_first_64() {
+    // A damaged TABLE_MAP can list more labels than a set can hold.
+    let labels: Arc<[Arc<str>]> = (0..70).map(|i| Arc::from(format!("l{i}"))).collect();
+    let set = Decoder::Set {
+        pack: 8,
+        labels: labels.clone(),
+    };
+    assert_eq!(
+        decode(&set, &[0, 0, 0, 0, 0, 0, 0, 0x80]),
+        Value::Set(vec![labels[63].clone()])
+    );
+}
