@@ -22,7 +22,14 @@ pub enum Kind {
     City,
     State,
     Country,
+    /// ISO 3166-1 alpha-2 (alpha-3 in a `char(3)`).
     CountryCode,
+    /// ISO 639-1, lower-case.
+    LanguageCode,
+    /// `en_GB`, `uk_UA`…
+    Locale,
+    /// Upper-case letters, as long as a `char(n)` (at most 8 otherwise).
+    Code,
     PostalCode,
     Company,
     ProductName,
@@ -36,6 +43,7 @@ pub enum Kind {
     TrackingNo,
     Colour,
     Size,
+    /// ISO 4217.
     Currency,
     Ip,
     Url,
@@ -107,9 +115,10 @@ pub fn detect(table: &str, column: &Column, sequence: bool) -> Kind {
         LogicalType::Float32 | LogicalType::Float64 => Kind::Float,
         LogicalType::Decimal { .. } if is_money(&name) => Kind::Money,
         LogicalType::Decimal { .. } => Kind::Decimal,
-        LogicalType::Char { .. } | LogicalType::Varchar { .. } | LogicalType::Text { .. } => {
-            text_kind(table, &name, column.comment.as_deref())
+        LogicalType::Char { length, .. } | LogicalType::Varchar { length, .. } => {
+            text_kind(table, &name, column.comment.as_deref(), *length)
         }
+        LogicalType::Text { .. } => text_kind(table, &name, column.comment.as_deref(), None),
         LogicalType::Array { .. } => Kind::Words,
         _ if t.is_integer() => integer_kind(&name),
         _ => Kind::Words,
@@ -207,6 +216,8 @@ const TEXT_RULES: &[(&[&str], Kind)] = &[
     (&["url", "website", "link", "homepage"], Kind::Url),
     (&["country_code", "country_iso"], Kind::CountryCode),
     (&["country"], Kind::Country),
+    (&["language", "lang_code"], Kind::LanguageCode),
+    (&["locale"], Kind::Locale),
     (&["line1", "address", "street"], Kind::Street),
     (&["city", "town"], Kind::City),
     (&["state", "region", "province"], Kind::State),
@@ -238,10 +249,21 @@ const TEXT_RULES: &[(&[&str], Kind)] = &[
     ),
 ];
 
-fn text_kind(table: &str, name: &str, note: Option<&str>) -> Kind {
+fn text_kind(table: &str, name: &str, note: Option<&str>, length: Option<u32>) -> Kind {
     let table = table.to_ascii_lowercase();
+    let short = length.is_some_and(|l| l <= 3);
     if let Some((_, kind)) = TEXT_RULES.iter().find(|(words, _)| has_any(name, words)) {
-        return kind.clone();
+        return match kind {
+            // A country in three characters or fewer is its code.
+            Kind::Country if short => Kind::CountryCode,
+            kind => kind.clone(),
+        };
+    }
+    if short && (name == "base" || name == "quote") {
+        return Kind::Currency;
+    }
+    if name == "code" || name.ends_with("_code") || name == "iso" {
+        return code_kind(&table);
     }
     if name == "status" || name == "state" {
         return Kind::Enum(vec!["active".into(), "inactive".into(), "pending".into()]);
@@ -276,8 +298,24 @@ pub const DEPARTMENTS: &[&str] = &[
     "Human Resources", "Product", "Design", "Research", "Logistics", "Procurement",
 ];
 
+/// The `code` of a table: ISO codes in tables of countries, currencies
+/// and languages.
+fn code_kind(table: &str) -> Kind {
+    if table.contains("countr") {
+        Kind::CountryCode
+    } else if table.contains("currenc") {
+        Kind::Currency
+    } else if has_any(table, &["language", "lang"]) {
+        Kind::LanguageCode
+    } else {
+        Kind::Code
+    }
+}
+
 fn name_kind(table: &str) -> Kind {
-    if is_people(table) {
+    if table.contains("countr") {
+        Kind::Country
+    } else if is_people(table) {
         Kind::FullName
     } else if has_any(table, &["product", "item", "article", "goods"]) {
         Kind::ProductName
@@ -297,6 +335,17 @@ fn name_kind(table: &str) -> Kind {
     } else {
         Kind::Label(&[])
     }
+}
+
+/// Whether the column is `char(3)`, where a country code is alpha-3.
+pub fn is_char3(logical: &LogicalType) -> bool {
+    matches!(
+        logical,
+        LogicalType::Char {
+            length: Some(3),
+            ..
+        }
+    )
 }
 
 /// The smallest and largest value an integer type stores (`None` for
@@ -351,6 +400,31 @@ mod tests {
         assert_eq!(
             kind("items", "quantity", LogicalType::Int32),
             Kind::Quantity
+        );
+    }
+
+    fn char(length: u32) -> LogicalType {
+        LogicalType::Char {
+            length: Some(length),
+            charset: None,
+        }
+    }
+
+    #[test]
+    fn short_codes_of_countries_currencies_and_languages_are_iso_codes() {
+        assert_eq!(kind("countries", "code", char(2)), Kind::CountryCode);
+        assert_eq!(kind("countries", "name", varchar()), Kind::Country);
+        assert_eq!(kind("addresses", "country", char(2)), Kind::CountryCode);
+        assert_eq!(kind("addresses", "country", varchar()), Kind::Country);
+        assert_eq!(kind("currencies", "code", char(3)), Kind::Currency);
+        assert_eq!(kind("rates", "base", char(3)), Kind::Currency);
+        assert_eq!(kind("users", "language", char(2)), Kind::LanguageCode);
+        assert_eq!(kind("languages", "code", char(2)), Kind::LanguageCode);
+        assert_eq!(kind("users", "locale", char(5)), Kind::Locale);
+        assert_eq!(kind("departments", "code", char(4)), Kind::Code);
+        assert_eq!(
+            kind("addresses", "postal_code", varchar()),
+            Kind::PostalCode
         );
     }
 }

@@ -13,6 +13,7 @@
 //! [`events`] a paced stream of heart-rate readings.
 
 mod cell;
+pub mod codes;
 pub mod deferred;
 mod error;
 pub mod events;

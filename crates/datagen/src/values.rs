@@ -8,8 +8,9 @@ use fake::locales::{Data, EN};
 use watershed_events::{Date, LogicalType};
 
 use crate::cell::Cell;
-use crate::kind::{Kind, int_bounds};
-use crate::locale::{Cities, Companies, Locale, Streets, Words, country_codes, lorem, uk_ua};
+use crate::codes;
+use crate::kind::{Kind, int_bounds, is_char3};
+use crate::locale::{Cities, Companies, Locale, Streets, Words, lorem, uk_ua};
 use crate::rng::Rng;
 
 /// What the value generators need beyond the column.
@@ -78,6 +79,10 @@ pub fn generate(
                 .map(|_| if rng.chance(0.5) { '1' } else { '0' })
                 .collect(),
         ),
+        Kind::CountryCode if is_char3(logical) => {
+            Cell::Text(rng.pick(codes::COUNTRIES_ALPHA3).to_owned())
+        }
+        Kind::Code => Cell::Text(code(logical, rng)),
         Kind::Slug => Cell::Text(match ctx.title.as_deref() {
             Some(title) => slugify(title),
             None => thing(kind, rng),
@@ -148,7 +153,7 @@ fn place_or_thing(kind: &Kind, words: &Words, rng: &mut Rng) -> String {
         Kind::City => city(words, rng),
         Kind::State => rng.pick(words.states).to_owned(),
         Kind::Country => rng.pick(words.countries).to_owned(),
-        Kind::CountryCode => rng.pick(country_codes()).to_owned(),
+        Kind::CountryCode => rng.pick(codes::COUNTRIES_ALPHA2).to_owned(),
         Kind::Company => company(words, rng),
         Kind::Carrier => rng.pick(words.carriers).to_owned(),
         _ => thing(kind, rng),
@@ -187,7 +192,16 @@ const COLOURS: &[&str] = &[
     "black", "white", "red", "blue", "green", "grey", "navy", "beige", "olive", "orange",
 ];
 const SIZES: &[&str] = &["XS", "S", "M", "L", "XL", "XXL"];
+/// The currencies most rows use; a unique key goes on to all of ISO 4217.
 const CURRENCIES: &[&str] = &["EUR", "USD", "GBP", "UAH", "PLN", "CHF"];
+/// The languages most rows use; a unique key goes on to all of ISO 639-1.
+const LANGUAGES: &[&str] = &["en", "uk", "de", "fr", "es", "pl", "it", "pt", "nl", "ja"];
+/// Locales, language and country.
+#[rustfmt::skip]
+pub const LOCALES: &[&str] = &[
+    "en_US", "en_GB", "uk_UA", "de_DE", "fr_FR", "es_ES", "pl_PL", "it_IT", "pt_BR", "nl_NL",
+    "ja_JP", "de_AT", "fr_CA", "en_AU",
+];
 const HASH_CHARS: &[u8] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 fn thing(kind: &Kind, rng: &mut Rng) -> String {
@@ -212,6 +226,8 @@ fn thing(kind: &Kind, rng: &mut Rng) -> String {
         Kind::Colour => rng.pick(COLOURS).to_owned(),
         Kind::Size => rng.pick(SIZES).to_owned(),
         Kind::Currency => rng.pick(CURRENCIES).to_owned(),
+        Kind::LanguageCode => rng.pick(LANGUAGES).to_owned(),
+        Kind::Locale => rng.pick(LOCALES).to_owned(),
         Kind::Ip => format!(
             "{}.{}.{}.{}",
             rng.range(1, 223),
@@ -232,6 +248,22 @@ fn thing(kind: &Kind, rng: &mut Rng) -> String {
         Kind::Sentence => sentence(rng),
         _ => title_words(rng, 2),
     }
+}
+
+/// Upper-case letters filling a `char(n)`, or 8 of them.
+fn code(logical: &LogicalType, rng: &mut Rng) -> String {
+    let len = match logical {
+        LogicalType::Char {
+            length: Some(l), ..
+        } => *l,
+        LogicalType::Varchar {
+            length: Some(l), ..
+        } => (*l).min(8),
+        _ => 8,
+    };
+    (0..len.min(64))
+        .map(|_| char::from(b'A' + rng.below(26) as u8))
+        .collect()
 }
 
 fn title_words(rng: &mut Rng, count: usize) -> String {

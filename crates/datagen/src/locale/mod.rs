@@ -124,11 +124,6 @@ static UK_UA: Words = Words {
     latin: false,
 };
 
-/// Country codes (ISO 3166-1 alpha-2), from fake's data.
-pub fn country_codes() -> &'static [&'static str] {
-    EN::ADDRESS_COUNTRY_CODE
-}
-
 /// Words for filler text, from fake's lorem list.
 pub fn lorem() -> &'static [&'static str] {
     EN::LOREM_WORD
