@@ -9,6 +9,7 @@ use crate::kind::Kind;
 use crate::overrides::{ColumnOverride, Distribution};
 use crate::plan::{ColumnPlan, Plan, TablePlan};
 use crate::rng::Rng;
+use crate::space::CODE_LIMIT;
 use crate::values::{RowContext, decimal_cap, generate, pattern, scaled};
 
 /// The value of column `c` in row `row`.
@@ -78,7 +79,7 @@ fn number(x: f64, logical: &LogicalType) -> Cell {
 }
 
 /// `text` as a cell of `logical`'s type.
-fn typed(text: &str, logical: &LogicalType) -> Cell {
+pub fn typed(text: &str, logical: &LogicalType) -> Cell {
     match logical {
         t if t.is_integer() => text.parse().map_or(Cell::Text(text.into()), Cell::Int),
         LogicalType::Bool => Cell::Bool(matches!(text, "true" | "1" | "yes")),
@@ -90,29 +91,44 @@ fn typed(text: &str, logical: &LogicalType) -> Cell {
     }
 }
 
-/// `cell` changed so it cannot repeat an earlier row's: text gets
-/// `-<row>` (before the `@` of an e-mail), numbers become the row number;
-/// the `n`th try after the first adds `.<n>`.
-pub fn decorate(column: &ColumnPlan, cell: &Cell, row: u64, n: u64) -> Cell {
+/// Text `cell` changed so it cannot repeat an earlier row's: `-<row>`
+/// added (before the `@` of an e-mail), `.<n>` too on the `n`th try after
+/// the first. `None` for columns other than char, varchar and text (a
+/// date or an enum label with a suffix is not one), for lengths below
+/// [`CODE_LIMIT`] (a code of the length reads better) and when the result
+/// would not fit.
+pub fn decorate(
+    column: &ColumnPlan,
+    logical: &LogicalType,
+    cell: &Cell,
+    row: u64,
+    n: u64,
+) -> Option<Cell> {
+    let free_text = matches!(
+        logical,
+        LogicalType::Char { .. } | LogicalType::Varchar { .. } | LogicalType::Text { .. }
+    );
+    let Cell::Text(text) = cell else {
+        return None;
+    };
+    if !free_text {
+        return None;
+    }
+    if column.max_chars.is_some_and(|m| m < CODE_LIMIT as usize) {
+        return None;
+    }
     let tag = if n > 0 {
         format!("-{row}.{n}")
     } else {
         format!("-{row}")
     };
-    match cell {
-        Cell::Text(text) => {
-            let (local, domain) = text.split_once('@').unwrap_or((text, ""));
-            let at = if domain.is_empty() { "" } else { "@" };
-            let room = column
-                .max_chars
-                .map(|m| m.saturating_sub(tag.chars().count() + domain.chars().count() + at.len()));
-            let base: String = match room {
-                Some(room) => local.chars().take(room).collect(),
-                None => local.to_owned(),
-            };
-            Cell::Text(format!("{base}{tag}{at}{domain}"))
-        }
-        Cell::Int(_) => Cell::Int((row + 1 + n * 1_000_000_007) as i64),
-        other => other.clone(),
-    }
+    let (local, domain) = text.split_once('@').unwrap_or((text, ""));
+    let at = if domain.is_empty() { "" } else { "@" };
+    let fixed = tag.chars().count() + domain.chars().count() + at.len();
+    let base: String = match column.max_chars {
+        Some(max) if fixed > max => return None,
+        Some(max) => local.chars().take(max - fixed).collect(),
+        None => local.to_owned(),
+    };
+    Some(Cell::Text(format!("{base}{tag}{at}{domain}")))
 }

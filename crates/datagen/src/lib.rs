@@ -27,6 +27,7 @@ mod overlap;
 pub mod overrides;
 mod plan;
 mod rng;
+mod space;
 mod table;
 mod unique;
 mod values;

@@ -11,6 +11,7 @@ use crate::kind::Kind;
 use crate::overlap::Matcher;
 use crate::plan::{FkMode, Plan, TablePlan, UniqueStrategy};
 use crate::rng::Rng;
+use crate::space::Space;
 use crate::values::RowContext;
 
 /// The kept key values of one table: what children copy.
@@ -80,8 +81,12 @@ pub struct TableGen<'p> {
     /// The self-reference is unique: each row is the parent of one row.
     tree_unique: bool,
     seen: Vec<HashSet<u64, Fast>>,
-    /// Per unique key: rows made unique by a suffix.
+    /// Per unique key: rows whose redraws all collided.
     decorated: Vec<u64>,
+    /// Per unique key: the column whose [`Space`] is scanned when
+    /// redraws and suffixes fail, and how far the scan got.
+    fallback: Vec<Option<(usize, Space)>>,
+    cursor: Vec<u64>,
     distinct: Vec<Option<Distinct>>,
     counters: Vec<HashMap<u64, i64, Fast>>,
     scratch: Vec<Cell>,
@@ -141,6 +146,12 @@ impl<'p> TableGen<'p> {
             tree_eligible: Vec::new(),
             seen,
             decorated: vec![0; n],
+            fallback: table
+                .uniques
+                .iter()
+                .map(|u| fallback(plan, table, &u.columns))
+                .collect(),
+            cursor: vec![0; n],
             distinct,
             counters: (0..n).map(|_| HashMap::default()).collect(),
             scratch: Vec::new(),
@@ -324,59 +335,125 @@ impl<'p> TableGen<'p> {
         }
     }
 
-    fn group_hash(&self, u: usize, out: &[Cell]) -> Option<u64> {
+    /// Remembers the key `u` of `out`: `Some(true)` when new, `Some(false)`
+    /// when an earlier row holds it, `None` when it has a NULL (never a
+    /// duplicate). Text compares case-insensitively, as MySQL's default
+    /// collations do.
+    fn claim(&mut self, u: usize, out: &[Cell]) -> Option<bool> {
         let columns = &self.table.uniques[u].columns;
         if columns.iter().any(|c| out[*c].is_null()) {
             return None;
         }
         let mut bytes = Vec::with_capacity(32);
         for c in columns {
-            out[*c].key_bytes(&mut bytes);
+            match &out[*c] {
+                Cell::Text(text) => fold(text, &mut bytes),
+                cell => cell.key_bytes(&mut bytes),
+            }
         }
-        Some(Fast::default().hash_one(&bytes))
+        Some(self.seen[u].insert(Fast::default().hash_one(&bytes)))
     }
 
+    /// Makes key `u` unique: redraws, then a `-<row>` suffix where it
+    /// fits, then the next free value of the column's [`Space`].
     fn keep_unique(&mut self, u: usize, out: &mut [Cell]) -> Result<(), DatagenError> {
         if self.table.uniques[u].strategy != UniqueStrategy::Checked {
             return Ok(());
         }
-        // Once most rows collide, redrawing is wasted work: suffix sooner.
+        // Once most rows collide, redrawing is wasted work: fall back sooner.
         let redraws: u64 = if self.decorated[u] * 4 > self.row.max(400) {
             1
         } else {
             8
         };
-        for attempt in 0..redraws + 4 {
-            let Some(hash) = self.group_hash(u, out) else {
-                return Ok(());
-            };
-            if self.seen[u].insert(hash) {
+        for attempt in 0..=redraws {
+            if self.claim(u, out) != Some(false) {
                 return Ok(());
             }
-            if attempt >= redraws {
-                self.decorated[u] += 1;
-            }
-            let columns = self.table.uniques[u].columns.clone();
-            for c in columns {
-                if self.table.columns[c].kind == Kind::Foreign {
-                    continue;
-                }
-                out[c] = match attempt.checked_sub(redraws) {
-                    None => fill::column(
-                        self.plan,
-                        self.table,
-                        c,
-                        self.row,
-                        &mut self.ctx,
-                        &mut self.rng,
-                    ),
-                    Some(n) => fill::decorate(&self.table.columns[c], &out[c], self.row, n),
-                };
+            if attempt < redraws {
+                self.redraw(u, out);
             }
         }
+        self.decorated[u] += 1;
+        for n in 0..4 {
+            if !self.decorate(u, out, n) {
+                break;
+            }
+            if self.claim(u, out) != Some(false) {
+                return Ok(());
+            }
+        }
+        self.next_free(u, out)
+    }
+
+    fn own_columns(&self, u: usize) -> impl Iterator<Item = usize> + use<'p> {
+        let table = self.table;
+        table.uniques[u]
+            .columns
+            .iter()
+            .copied()
+            .filter(move |c| table.columns[*c].kind != Kind::Foreign)
+    }
+
+    fn redraw(&mut self, u: usize, out: &mut [Cell]) {
+        for c in self.own_columns(u) {
+            out[c] = fill::column(
+                self.plan,
+                self.table,
+                c,
+                self.row,
+                &mut self.ctx,
+                &mut self.rng,
+            );
+        }
+    }
+
+    /// Suffixes the key's text columns; false when none could take one.
+    fn decorate(&mut self, u: usize, out: &mut [Cell], n: u64) -> bool {
+        let mut any = false;
+        for c in self.own_columns(u) {
+            let logical = &self.table.schema.columns[c].logical_type;
+            let column = &self.table.columns[c];
+            if let Some(cell) = fill::decorate(column, logical, &out[c], self.row, n) {
+                out[c] = cell;
+                any = true;
+            }
+        }
+        any
+    }
+
+    /// Takes the next value of the key's widest column that no row holds
+    /// with the rest of the key, scanning its whole space at most once.
+    fn next_free(&mut self, u: usize, out: &mut [Cell]) -> Result<(), DatagenError> {
+        if let Some((c, space)) = self.fallback[u].take() {
+            let size = space.len();
+            let mut found = false;
+            for _ in 0..size {
+                out[c] = space.nth(self.cursor[u] % size);
+                self.cursor[u] = self.cursor[u].wrapping_add(1);
+                if self.claim(u, out) != Some(false) {
+                    found = true;
+                    break;
+                }
+            }
+            self.fallback[u] = Some((c, space));
+            if found {
+                return Ok(());
+            }
+        }
+        let schema = &self.table.schema;
+        let names: Vec<&str> = self.table.uniques[u]
+            .columns
+            .iter()
+            .map(|c| schema.columns[*c].name.as_str())
+            .collect();
         Err(DatagenError::Unsatisfiable {
-            table: self.table.schema.name.to_string(),
-            reason: "could not find a unique value for a unique key; widen the column or ask for fewer rows".into(),
+            table: schema.name.to_string(),
+            reason: format!(
+                "no unused value of the unique key ({}) is left for row {}; widen the column or ask for fewer rows",
+                names.join(", "),
+                self.row + 1
+            ),
         })
     }
 
@@ -389,15 +466,38 @@ impl<'p> TableGen<'p> {
     }
 }
 
-/// The hash a unique key's values are remembered by: each part's text
-/// followed by a zero byte (as [`Cell::key_bytes`] writes them).
+/// The hash a unique key's values are remembered by: each part's text,
+/// lower-cased, followed by a zero byte (as [`TableGen`] remembers them).
 pub fn key_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
     let mut bytes = Vec::with_capacity(32);
     for part in parts {
-        bytes.extend_from_slice(part.as_bytes());
-        bytes.push(0);
+        fold(part, &mut bytes);
     }
     Fast::default().hash_one(&bytes)
+}
+
+/// `text` lower-cased and a zero byte: how a unique key compares it.
+fn fold(text: &str, out: &mut Vec<u8>) {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) || !text.is_ascii() {
+        out.extend_from_slice(text.to_lowercase().as_bytes());
+    } else {
+        out.extend_from_slice(text.as_bytes());
+    }
+    out.push(0);
+}
+
+/// The column of a unique key to scan for a free value: the one with
+/// the most values, foreign keys aside.
+fn fallback(plan: &Plan, table: &TablePlan, columns: &[usize]) -> Option<(usize, Space)> {
+    columns
+        .iter()
+        .filter(|c| table.columns[**c].kind != Kind::Foreign)
+        .filter_map(|c| {
+            let logical = &table.schema.columns[*c].logical_type;
+            let space = Space::of(&table.columns[*c], logical, plan.settings.from_secs)?;
+            Some((*c, space))
+        })
+        .max_by_key(|(_, space)| space.len())
 }
 
 /// Empty pools for the columns children of `table` read.

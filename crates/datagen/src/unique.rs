@@ -90,6 +90,9 @@ fn column_capacity(plan: &TablePlan, c: usize, parent_rows: &[u64]) -> Option<u6
         LogicalType::Int16 | LogicalType::UInt16 => Some(65_536),
         LogicalType::Year => Some(255),
         LogicalType::Bit { width } => Some(1u64 << (*width).min(62)),
+        LogicalType::Decimal {
+            precision: Some(p), ..
+        } if *p <= 18 => Some(2 * 10u64.pow(u32::from(*p)) - 1),
         LogicalType::Char { length, .. } | LogicalType::Varchar { length, .. } => {
             length.filter(|l| *l < 12).map(|l| 36u64.pow(l))
         }
@@ -132,14 +135,21 @@ fn check_capacity(
             format!("{} ({})", column.name, type_name(&column.logical_type))
         })
         .collect();
+    let table = plan.schema.name.to_string();
     Err(DatagenError::Unsatisfiable {
-        table: plan.schema.name.to_string(),
         reason: format!(
-            "the unique key {} has only {capacity} possible value(s), but {} rows were requested",
+            "the unique key {} has only {capacity} possible value(s), but {} rows were requested; {}",
             names.join(", "),
-            plan.rows
+            plan.rows,
+            fix(&table, capacity)
         ),
+        table,
     })
+}
+
+/// What to ask for instead: the most rows the key holds.
+fn fix(table: &str, rows: u64) -> String {
+    format!("ask for at most {rows} with --rows-per-table {table}={rows}")
 }
 
 /// Sequence columns must hold every row's number.
@@ -151,14 +161,17 @@ fn check_sequences(plan: &TablePlan, columns: &[usize]) -> Result<(), DatagenErr
         };
         let last = plan.sequence_start.saturating_add(plan.rows as i64 - 1);
         if plan.columns[*c].kind == Kind::Sequence && last > max {
+            let table = plan.schema.name.to_string();
+            let most = u64::try_from(max - plan.sequence_start + 1).unwrap_or(0);
             return Err(DatagenError::Unsatisfiable {
-                table: plan.schema.name.to_string(),
                 reason: format!(
-                    "the key {} ({}) holds numbers up to {max}, but {} rows were requested",
+                    "the key {} ({}) holds numbers up to {max}, but {} rows were requested; {}",
                     column.name,
                     type_name(&column.logical_type),
-                    plan.rows
+                    plan.rows,
+                    fix(&table, most)
                 ),
+                table,
             });
         }
     }
@@ -166,9 +179,26 @@ fn check_sequences(plan: &TablePlan, columns: &[usize]) -> Result<(), DatagenErr
 }
 
 fn type_name(logical: &LogicalType) -> String {
+    use LogicalType::*;
+    let length = |name: &str, l: &Option<u32>| match l {
+        Some(l) => format!("{name}({l})"),
+        None => name.to_owned(),
+    };
     match logical {
-        LogicalType::Enum { labels } => format!("enum of {} labels", labels.len()),
-        LogicalType::Bool => "boolean".into(),
+        Enum { labels } => format!("enum of {} labels", labels.len()),
+        Bool => "boolean".into(),
+        Char { length: l, .. } => length("char", l),
+        Varchar { length: l, .. } => length("varchar", l),
+        Int8 => "tinyint".into(),
+        Int16 => "smallint".into(),
+        Int24 => "mediumint".into(),
+        Int32 => "int".into(),
+        Int64 => "bigint".into(),
+        UInt8 => "tinyint unsigned".into(),
+        UInt16 => "smallint unsigned".into(),
+        UInt24 => "mediumint unsigned".into(),
+        UInt32 => "int unsigned".into(),
+        UInt64 => "bigint unsigned".into(),
         other => format!("{other:?}")
             .split([' ', '{'])
             .next()

@@ -3,12 +3,16 @@
 //! constraint enforced by the database, uk_UA is Ukrainian, references
 //! across databases resolve, and bad requests fail before writing.
 
+mod fits;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
+use watershed_datagen::codes::COUNTRIES_ALPHA2;
 use watershed_datagen::{
-    DatagenError, Existing, Format, Locale, Overrides, Plan, Request, Target, load, write_files,
+    Cell, DatagenError, Existing, Format, Locale, Overrides, Plan, Request, Target, load,
+    write_files,
 };
 use watershed_events::TableSchema;
 use watershed_schema::SchemaModel;
@@ -187,6 +191,209 @@ fn overrides_choose_values_ranges_patterns_and_nulls() {
     }
 }
 
+/// `examples/schema/corpus/*.dbml` and `examples/schema/shop.dbml`, by
+/// file name.
+fn corpus() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/schema");
+    let mut paths: Vec<_> = std::fs::read_dir(root.join("corpus"))
+        .expect("the corpus is readable")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "dbml"))
+        .collect();
+    paths.sort();
+    paths.push(root.join("shop.dbml"));
+    paths
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).expect("readable"))
+        })
+        .collect()
+}
+
+/// The number a refusal names as the fix, from `--rows-per-table T=N`.
+fn named_fix(error: &DatagenError) -> Option<(String, u64)> {
+    let text = error.to_string();
+    let (_, fix) = text.split_once("--rows-per-table ")?;
+    let fix = fix
+        .split_whitespace()
+        .next()?
+        .trim_end_matches([')', '.', ',']);
+    let (table, rows) = fix.rsplit_once('=')?;
+    Some((table.to_owned(), rows.parse().ok()?))
+}
+
+/// A plan with `rows` per table, or for a table whose unique key holds
+/// fewer, the largest number its refusal names.
+fn plan_at_capacity(tables: Vec<TableSchema>, rows: u64, seed: u64) -> Plan {
+    let mut request = request(rows, seed, Locale::EnUs);
+    for _ in 0..50 {
+        match Plan::new(tables.clone(), &request) {
+            Ok(plan) => return plan,
+            Err(error) => {
+                let (table, fits) = named_fix(&error).unwrap_or_else(|| {
+                    panic!("the refusal names no --rows-per-table fix: {error}")
+                });
+                request.rows.insert(table, fits);
+            }
+        }
+    }
+    panic!("no plan after 50 refusals");
+}
+
+/// Generates every corpus file with `rows` per table (as many as keys
+/// hold) and lists every value that does not fit its column.
+fn corpus_problems(rows: u64, seeds: &[u64]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, text) in corpus() {
+        let model = model(&text, &DdlOptions::default());
+        for seed in seeds {
+            let plan = plan_at_capacity(tables(&model), rows, *seed);
+            let generated = fits::generate(&plan).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for (table, rows) in plan.tables.iter().zip(&generated) {
+                let found = fits::problems(&table.schema, rows);
+                out.extend(
+                    found
+                        .into_iter()
+                        .map(|p| format!("{name} (seed {seed}): {p}")),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_value_fits_its_column_in_every_corpus_table() {
+    let problems = corpus_problems(300, &[1, 2, 3]);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_value_fits_its_column_when_keys_are_filled_to_capacity() {
+    let problems = corpus_problems(3_000, &[7]);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Keys whose every value is taken when filled to capacity.
+const DENSE_KEYS: &str = "
+Table rates {
+  base char(3) [not null]
+  quote char(3) [not null]
+  on_date date [not null]
+  rate decimal(18,8)
+  indexes { (base, quote, on_date) [pk] }
+}
+Table ranks { id int [pk, increment] \n rank tinyint [not null, unique] }
+Table steps { id int [pk, increment] \n step \"tinyint unsigned\" [not null, unique] }
+Table ratios { id int [pk, increment] \n ratio decimal(3,2) [not null, unique] }
+Table grades { id int [pk, increment] \n grade char(1) [not null, unique] \n label varchar(2) [unique] }
+Table departments { id int [pk, increment] \n code char(4) [not null, unique] \n name varchar(12) [not null, unique] }
+";
+
+#[test]
+fn keys_filled_to_capacity_keep_every_value_within_its_type() {
+    let model = model(DENSE_KEYS, &DdlOptions::default());
+    let plan = plan_at_capacity(tables(&model), 30_000, 3);
+    let rows: Vec<(String, u64)> = plan
+        .tables
+        .iter()
+        .map(|t| (t.schema.name.to_string(), t.rows))
+        .collect();
+    let expected = [
+        ("departments", 30_000),
+        ("grades", 36),
+        ("ranks", 256),
+        ("rates", 30_000),
+        ("ratios", 1_999),
+        ("steps", 256),
+    ];
+    for (table, count) in expected {
+        assert!(
+            rows.contains(&(table.to_owned(), count)),
+            "{table}: {rows:?}"
+        );
+    }
+    let generated = fits::generate(&plan).expect("generates");
+    let problems: Vec<String> = plan
+        .tables
+        .iter()
+        .zip(&generated)
+        .flat_map(|(table, rows)| fits::problems(&table.schema, rows))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+const COUNTRIES: &str =
+    "Table countries {\n code char(2) [pk]\n name varchar(80) [not null, unique]\n}";
+
+/// The `code` column of `rows` generated countries.
+fn country_codes(rows: u64) -> Vec<String> {
+    let model = model(COUNTRIES, &DdlOptions::default());
+    let plan = Plan::new(tables(&model), &request(rows, 5, Locale::EnUs)).expect("plans");
+    let generated = fits::generate(&plan).expect("generates");
+    let problems = fits::problems(&plan.tables[0].schema, &generated[0]);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    generated[0]
+        .iter()
+        .map(|row| match &row[0] {
+            Cell::Text(code) => code.clone(),
+            other => panic!("a code is text, not {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn country_codes_are_iso_codes_while_they_last_then_other_codes_of_the_same_length() {
+    let iso = |codes: &[String]| {
+        codes
+            .iter()
+            .filter(|c| COUNTRIES_ALPHA2.contains(&c.as_str()))
+            .count()
+    };
+    let fifty = country_codes(50);
+    assert_eq!(iso(&fifty), 50, "{fifty:?}");
+    let all_iso = country_codes(COUNTRIES_ALPHA2.len() as u64);
+    assert_eq!(iso(&all_iso), COUNTRIES_ALPHA2.len(), "every ISO code once");
+    let letters = country_codes(676);
+    assert!(
+        letters
+            .iter()
+            .all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())),
+        "two letters while they last"
+    );
+    let full = country_codes(1_296);
+    assert!(
+        full.iter().all(|c| c.len() == 2
+            && c.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())),
+        "then letters and digits"
+    );
+}
+
+#[test]
+fn a_key_too_small_for_the_rows_is_refused_naming_the_rows_per_table_that_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let error = files(COUNTRIES, &request(2_000, 1, Locale::EnUs), &out).expect_err("refused");
+    assert!(error.is_usage(), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains("code (char(2)) has only 1296 possible value(s)")
+            && text.contains("--rows-per-table countries=1296"),
+        "{text}"
+    );
+    assert_eq!(named_fix(&error), Some(("countries".to_owned(), 1_296)));
+    assert!(!out.exists());
+    let text = "Table levels { id smallint [pk] \n name varchar(20) }";
+    let error = files(text, &request(40_000, 1, Locale::EnUs), &out).expect_err("refused");
+    assert_eq!(
+        named_fix(&error),
+        Some(("levels".to_owned(), 32_767)),
+        "{error}"
+    );
+}
+
 async fn load_shop(url: &str, model: &SchemaModel, rows: u64) {
     let mut plan = Plan::new(tables(model), &request(rows, 11, Locale::EnUs)).expect("plans");
     let targets = [Target::parse(url)];
@@ -257,6 +464,48 @@ async fn the_shop_schema_loads_into_mariadb_with_every_constraint_enforced() {
         .sql(&format!("SELECT count(*) FROM `{database}_orders`.`shipments` s JOIN `{database}_orders`.`orders` o ON o.id = s.order_id"))
         .expect("query");
     assert_eq!(late.trim(), "500", "every shipment has its order");
+}
+
+/// Loads all 1,296 two-character codes of the countries table into `url`.
+async fn load_countries(url: &str) {
+    let countries = model(COUNTRIES, &DdlOptions::default());
+    apply(url, &countries).await;
+    let mut plan = Plan::new(tables(&countries), &request(1_296, 2, Locale::EnUs)).expect("plans");
+    load(
+        &mut plan,
+        &[Target::parse(url)],
+        Existing::Refuse,
+        WAIT,
+        false,
+    )
+    .await
+    .expect("loads");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_two_character_country_code_loads_into_postgres() {
+    let server = Postgres::shared();
+    let database = server.create_database("gen_codes").expect("database");
+    load_countries(&server.url(&database)).await;
+    let sql = |q: &str| server.sql(&database, q).expect("query").trim().to_owned();
+    assert_eq!(sql("SELECT count(DISTINCT code) FROM countries"), "1296");
+    assert_eq!(
+        sql("SELECT count(*) FROM countries WHERE code IN ('UA', 'US')"),
+        "2"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_two_character_country_code_loads_into_mariadb() {
+    let server = MariaDb::shared();
+    let database = server.create_database("gen_codes").expect("database");
+    load_countries(&server.url(&database)).await;
+    let count = server
+        .sql(&format!(
+            "SELECT count(DISTINCT code), max(char_length(code)) FROM `{database}`.countries"
+        ))
+        .expect("query");
+    assert_eq!(count.split_whitespace().collect::<Vec<_>>(), ["1296", "2"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -156,7 +156,11 @@ fn decorate_taken(table: &TablePlan, live: &Live, t: usize, row: &mut [Cell], ro
             let plain = !matches!(table.columns[*c].kind, Kind::Foreign | Kind::Sequence);
             if plain && matches!(row[*c], Cell::Text(_)) {
                 // Far from generated row numbers: this run's own suffixes.
-                row[*c] = fill::decorate(&table.columns[*c], &row[*c], 900_000 + row_no, n);
+                let logical = &table.schema.columns[*c].logical_type;
+                let tag = 900_000 + row_no;
+                if let Some(cell) = fill::decorate(&table.columns[*c], logical, &row[*c], tag, n) {
+                    row[*c] = cell;
+                }
             }
         }
     }
