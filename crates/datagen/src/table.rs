@@ -478,10 +478,10 @@ pub fn key_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
 
 /// `text` lower-cased and a zero byte: how a unique key compares it.
 fn fold(text: &str, out: &mut Vec<u8>) {
-    if text.bytes().any(|b| b.is_ascii_uppercase()) || !text.is_ascii() {
-        out.extend_from_slice(text.to_lowercase().as_bytes());
+    if text.is_ascii() {
+        out.extend(text.bytes().map(|b| b.to_ascii_lowercase()));
     } else {
-        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(text.to_lowercase().as_bytes());
     }
     out.push(0);
 }
