@@ -161,5 +161,49 @@ fn keyed(rows: Vec<Vec<Option<String>>>) -> BTreeMap<String, Option<String>> {
 }
 
 fn total(digest: &Digest) -> u64 {
-    digest.values().map(|(count, _)| count).sum()
+    // Counts come from the servers' replies: never overflow on them.
+    digest
+        .values()
+        .fold(0u64, |sum, (count, _)| sum.saturating_add(*count))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn cells() -> impl Strategy<Value = Vec<Vec<Option<String>>>> {
+        let cell = proptest::option::of(prop_oneof![
+            "[0-9]{0,25}(\\.[0-9]{0,5})?",
+            "-?[0-9]{1,20}",
+            "\\PC{0,12}",
+        ]);
+        proptest::collection::vec(proptest::collection::vec(cell, 0..5), 0..20)
+    }
+
+    proptest! {
+        /// Whatever rows a server sends back, reading them gives a digest
+        /// or an error that says the row was unexpected.
+        #[test]
+        fn digest_replies_are_read_or_refused(rows in cells()) {
+            match digest(rows.clone()) {
+                Ok(found) => {
+                    let _ = total(&found);
+                }
+                Err(error) => prop_assert!(error.to_string().contains("unexpected row")),
+            }
+            let _ = keyed(rows);
+        }
+    }
+
+    #[test]
+    fn counts_at_their_limit_add_up_without_overflow() {
+        let max = u64::MAX.to_string();
+        let rows = vec![
+            vec![Some("1".into()), Some(max.clone()), Some("0".into())],
+            vec![Some("2".into()), Some(max), Some("0".into())],
+        ];
+        assert_eq!(total(&digest(rows).expect("a digest")), u64::MAX);
+    }
 }

@@ -4,6 +4,8 @@
 
 mod env;
 mod error;
+#[cfg(test)]
+mod fuzz_tests;
 mod load;
 mod model;
 mod yaml;

@@ -359,4 +359,45 @@ proptest! {
         let _ = parse_and_check(&damaged);
         let _ = super::lint::lint("shop.dbml", &damaged);
     }
+
+    /// A corpus file with a few random edits parses to a document or to
+    /// errors with positions, and a document that still parses gives a
+    /// model, DDL in both dialects and lint findings without a panic.
+    #[test]
+    fn mutated_corpus_files_parse_lint_and_generate_or_report_errors(
+        pick in any::<proptest::sample::Index>(),
+        edits in watershed_testkit::mutate::mutations(),
+    ) {
+        let (name, text) = &CORPUS[pick.index(CORPUS.len())];
+        let text = watershed_testkit::mutate::apply_text(text, &edits);
+        let _ = super::lint::lint(name, &text);
+        match parse(name, &text) {
+            Ok(doc) => {
+                let options = crate::ddl::DdlOptions::default();
+                let _ = crate::SchemaModel::from_document(&doc, &options);
+                for dialect in [crate::ddl::Dialect::Postgres, crate::ddl::Dialect::Mysql] {
+                    let _ = crate::ddl::generate(&doc, dialect, &options);
+                }
+            }
+            Err(errors) => prop_assert!(errors.diagnostics.iter().all(|d| d.line > 0)),
+        }
+    }
 }
+
+/// `examples/schema/shop.dbml` and every file of the corpus, by name.
+static CORPUS: std::sync::LazyLock<Vec<(String, String)>> = std::sync::LazyLock::new(|| {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/schema");
+    let corpus = std::fs::read_dir(examples.join("corpus")).expect("the corpus folder");
+    let mut files: Vec<std::path::PathBuf> = corpus
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "dbml"))
+        .collect();
+    files.push(examples.join("shop.dbml"));
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("a readable DBML file");
+            (path.display().to_string(), text)
+        })
+        .collect()
+});

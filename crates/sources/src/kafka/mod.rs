@@ -5,6 +5,8 @@ mod check;
 mod config;
 mod debezium;
 mod debezium_values;
+#[cfg(test)]
+mod fuzz_tests;
 mod json;
 mod source;
 
