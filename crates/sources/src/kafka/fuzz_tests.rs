@@ -26,8 +26,11 @@ const FIXTURES: &[&str] = &[
     include_str!("../../../sinks/tests/fixtures/debezium/mysql/schemaless/insert.jsonl"),
 ];
 
-/// `(key, value)` of every fixture record, as the bytes Kafka carries.
-static RECORDS: LazyLock<Vec<(Option<Vec<u8>>, Option<Vec<u8>>)>> = LazyLock::new(|| {
+/// A record's key and value, as the bytes Kafka carries.
+type Record = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// Every fixture record.
+static RECORDS: LazyLock<Vec<Record>> = LazyLock::new(|| {
     let bytes = |v: &Json| match v {
         Json::Null => None,
         v => Some(v.to_string().into_bytes()),
