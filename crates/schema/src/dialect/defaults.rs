@@ -52,7 +52,12 @@ pub fn expression_default(dialect: Dialect, expression: &str) -> Result<String, 
             }
             Kind::Word if dialect == Dialect::Mysql => {
                 let word = token.text.to_ascii_lowercase();
-                if !MYSQL_WORDS.contains(&word.as_str()) {
+                // `b'0101'`, `x'ff'`, `n'text'`: a literal with a prefix.
+                let prefixed = matches!(word.as_str(), "b" | "x" | "n")
+                    && tokens
+                        .get(i + 1)
+                        .is_some_and(|t| t.kind == Kind::String && t.start == token.end);
+                if !prefixed && !MYSQL_WORDS.contains(&word.as_str()) {
                     return Err(missing(dialect, format!("`{}`", token.text)));
                 }
                 out.push_str(&word);
@@ -329,6 +334,13 @@ mod tests {
         assert_eq!(my("rand() * 100").as_deref(), Ok("rand() * 100"));
         assert_eq!(pg("rand() * 100").as_deref(), Ok("random() * 100"));
         assert_eq!(pg("'{}'::jsonb").as_deref(), Ok("'{}'::jsonb"));
+    }
+
+    #[test]
+    fn prefixed_literals_are_literals() {
+        assert_eq!(my("b'0101'").as_deref(), Ok("b'0101'"));
+        assert_eq!(my("X'FF'").as_deref(), Ok("x'FF'"));
+        assert!(my("b '0101'").is_err());
     }
 
     #[test]
