@@ -178,31 +178,12 @@ fn check_sequences(plan: &TablePlan, columns: &[usize]) -> Result<(), DatagenErr
     Ok(())
 }
 
+/// The column's type as a message names it: the MySQL spelling (the
+/// schema crate's), but an enum by its size and a boolean as such.
 fn type_name(logical: &LogicalType) -> String {
-    use LogicalType::*;
-    let length = |name: &str, l: &Option<u32>| match l {
-        Some(l) => format!("{name}({l})"),
-        None => name.to_owned(),
-    };
     match logical {
-        Enum { labels } => format!("enum of {} labels", labels.len()),
-        Bool => "boolean".into(),
-        Char { length: l, .. } => length("char", l),
-        Varchar { length: l, .. } => length("varchar", l),
-        Int8 => "tinyint".into(),
-        Int16 => "smallint".into(),
-        Int24 => "mediumint".into(),
-        Int32 => "int".into(),
-        Int64 => "bigint".into(),
-        UInt8 => "tinyint unsigned".into(),
-        UInt16 => "smallint unsigned".into(),
-        UInt24 => "mediumint unsigned".into(),
-        UInt32 => "int unsigned".into(),
-        UInt64 => "bigint unsigned".into(),
-        other => format!("{other:?}")
-            .split([' ', '{'])
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase(),
+        LogicalType::Enum { labels } => format!("enum of {} labels", labels.len()),
+        LogicalType::Bool => "boolean".into(),
+        other => watershed_schema::sql::mysql_type(other),
     }
 }
