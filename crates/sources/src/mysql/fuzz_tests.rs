@@ -1,7 +1,8 @@
 //! Property tests of everything that reads binlog bytes: TABLE_MAP events,
 //! rows events with every value layout, MariaDB GTID events, GTID state
-//! text and the DDL reader of QUERY events. Events are generated with valid
-//! layouts (so decoding reaches every column) and then mutated; whatever
+//! text and the DDL reader of QUERY events. Events captured from MariaDB
+//! (`fixtures/binlog_events.txt`) and events generated with valid layouts
+//! (so decoding reaches every column) are mutated; whatever
 //! the bytes, a decoder gives values or an error — never a panic, never a
 //! row count its input could not hold. `scripts/fuzz` runs them long.
 
@@ -378,6 +379,65 @@ proptest! {
     ) {
         let _ = classify(&apply_text(QUERIES[pick], &edits), &db);
     }
+}
+
+/// TABLE_MAP and rows events MariaDB logged for the type matrix (every
+/// type with its edge values; see `capture_binlog_events` in
+/// `tests/mysql/types.rs`): `(table map, rows event, rows event type)`.
+static CAPTURED: std::sync::LazyLock<Vec<(Vec<u8>, Vec<u8>, u8)>> =
+    std::sync::LazyLock::new(|| {
+        let events: Vec<(u8, Vec<u8>)> = include_str!("fixtures/binlog_events.txt")
+            .lines()
+            .filter_map(|line| {
+                let (kind, hex) = line.split_once(' ')?;
+                let bytes = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+                    .collect::<Option<Vec<u8>>>()?;
+                Some((kind.parse().ok()?, bytes))
+            })
+            .collect();
+        events
+            .windows(2)
+            .filter(|pair| pair[0].0 == TABLE_MAP_EVENT && pair[1].0 != TABLE_MAP_EVENT)
+            .map(|pair| (pair[0].1.clone(), pair[1].1.clone(), pair[1].0))
+            .collect()
+    });
+
+/// The TABLE_MAP event's type code.
+const TABLE_MAP_EVENT: u8 = 19;
+
+proptest! {
+    #[test]
+    fn mutated_captured_binlog_events_decode_to_values_or_errors(
+        pick in any::<proptest::sample::Index>(),
+        map_edits in mutations(),
+        rows_edits in mutations(),
+        edit_map in any::<bool>(),
+    ) {
+        let (map, rows, event_type) = &CAPTURED[pick.index(CAPTURED.len())];
+        let map = if edit_map { apply(map, &map_edits) } else { map.clone() };
+        decode(&map, &apply(rows, &rows_edits), *event_type);
+    }
+}
+
+#[test]
+fn the_captured_events_decode_before_any_mutation() {
+    let kinds: Vec<u8> = CAPTURED.iter().map(|(_, _, kind)| *kind).collect();
+    assert_eq!(kinds, [23, 24, 25], "a write, an update and a delete");
+    let mut changes = 0;
+    for (map, rows, event_type) in CAPTURED.iter() {
+        let map = TableMap::parse(map).expect("a table map");
+        let Ok(Resolution::Changed(table)) = resolve(&map, None, &collations()) else {
+            panic!("resolves to a new schema");
+        };
+        let Some((kind, v2)) = RowsKind::of(*event_type) else {
+            panic!("a rows event type");
+        };
+        let event = rows::parse(rows, kind, v2).expect("a rows event");
+        changes += rows::decode(&event, &table, &mut Vec::new()).expect("decodes");
+    }
+    assert_eq!(changes, 5, "three rows inserted, one updated, one deleted");
 }
 
 /// QUERY event texts of the kinds the stream reads.

@@ -285,3 +285,63 @@ async fn a_year_column_does_not_shift_the_signedness_of_later_columns() {
         ]
     );
 }
+
+/// Where the captured events live: the binlog property tests in
+/// `src/mysql/fuzz_tests.rs` mutate them.
+const CAPTURED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/src/mysql/fixtures/binlog_events.txt"
+);
+
+/// Writes the TABLE_MAP and rows events MariaDB logs for the type matrix
+/// (the rows above inserted, one updated, one deleted) to [`CAPTURED`],
+/// one event a line: its type code and its body (checksum removed) in
+/// hex. Run it when the matrix changes:
+/// `cargo test -p watershed-sources --test mysql capture_binlog_events -- --ignored`.
+#[tokio::test]
+#[ignore = "writes the fixture the binlog property tests read"]
+async fn capture_binlog_events() {
+    use futures_core::Stream;
+    use mysql_async::prelude::Queryable;
+
+    let db = database("capture");
+    sql(&db, &format!("CREATE TABLE t ({COLUMNS})"));
+    let status = sql(&db, "SHOW MASTER STATUS");
+    let mut fields = status.lines().last().unwrap_or_default().split('\t');
+    let (file, position) = (
+        fields.next().unwrap_or_default(),
+        fields.next().unwrap_or_default(),
+    );
+    insert_rows(&db, "t", 1);
+    sql(
+        &db,
+        "UPDATE t SET vc = 'changed', d2 = 1.25 WHERE id = 2; DELETE FROM t WHERE id = 3",
+    );
+
+    let mut conn = mysql_async::Conn::from_url(server().url(&db))
+        .await
+        .expect("connects");
+    conn.query_drop("SET @mariadb_slave_capability=4")
+        .await
+        .expect("capability");
+    let request = mysql_async::BinlogStreamRequest::new(server_id())
+        .with_filename(file.as_bytes())
+        .with_pos(position.parse::<u64>().expect("a binlog position"));
+    let mut stream = conn
+        .get_binlog_stream(request)
+        .await
+        .expect("binlog stream");
+    let mut lines = Vec::new();
+    let mut deletes = 0;
+    while deletes == 0 {
+        let next = std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_next(cx));
+        let event = next.await.expect("an event").expect("readable");
+        let kind = event.header().event_type_raw();
+        if matches!(kind, 19 | 23..=25 | 30..=32) {
+            let hex: String = event.data().iter().map(|b| format!("{b:02x}")).collect();
+            lines.push(format!("{kind} {hex}"));
+        }
+        deletes += usize::from(matches!(kind, 25 | 32));
+    }
+    std::fs::write(CAPTURED, lines.join("\n") + "\n").expect("write the fixture");
+}
