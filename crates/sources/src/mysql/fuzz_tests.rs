@@ -381,28 +381,30 @@ proptest! {
     }
 }
 
+/// A TABLE_MAP event, the rows event after it, and that event's type.
+type Captured = (Vec<u8>, Vec<u8>, u8);
+
 /// TABLE_MAP and rows events MariaDB logged for the type matrix (every
 /// type with its edge values; see `capture_binlog_events` in
 /// `tests/mysql/types.rs`): `(table map, rows event, rows event type)`.
-static CAPTURED: std::sync::LazyLock<Vec<(Vec<u8>, Vec<u8>, u8)>> =
-    std::sync::LazyLock::new(|| {
-        let events: Vec<(u8, Vec<u8>)> = include_str!("fixtures/binlog_events.txt")
-            .lines()
-            .filter_map(|line| {
-                let (kind, hex) = line.split_once(' ')?;
-                let bytes = (0..hex.len())
-                    .step_by(2)
-                    .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-                    .collect::<Option<Vec<u8>>>()?;
-                Some((kind.parse().ok()?, bytes))
-            })
-            .collect();
-        events
-            .windows(2)
-            .filter(|pair| pair[0].0 == TABLE_MAP_EVENT && pair[1].0 != TABLE_MAP_EVENT)
-            .map(|pair| (pair[0].1.clone(), pair[1].1.clone(), pair[1].0))
-            .collect()
-    });
+static CAPTURED: std::sync::LazyLock<Vec<Captured>> = std::sync::LazyLock::new(|| {
+    let events: Vec<(u8, Vec<u8>)> = include_str!("fixtures/binlog_events.txt")
+        .lines()
+        .filter_map(|line| {
+            let (kind, hex) = line.split_once(' ')?;
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+                .collect::<Option<Vec<u8>>>()?;
+            Some((kind.parse().ok()?, bytes))
+        })
+        .collect();
+    events
+        .windows(2)
+        .filter(|pair| pair[0].0 == TABLE_MAP_EVENT && pair[1].0 != TABLE_MAP_EVENT)
+        .map(|pair| (pair[0].1.clone(), pair[1].1.clone(), pair[1].0))
+        .collect()
+});
 
 /// The TABLE_MAP event's type code.
 const TABLE_MAP_EVENT: u8 = 19;
