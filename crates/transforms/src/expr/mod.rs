@@ -1,0 +1,120 @@
+//! The expression language of `validate`, `filter`, `derive` and aggregate
+//! measures: SQL expressions as PostgreSQL writes them. [`compile`] parses
+//! one with `sqlparser`'s PostgreSQL dialect, maps its AST to a small typed
+//! tree ([`compile`]'s module) and type-checks it against the table's
+//! schema, once, when the pipeline file loads; [`Compiled::eval`] then
+//! evaluates it over a row in column order, with SQL's three-valued logic
+//! and exact decimals (never through a float).
+//!
+//! Supported: column names, literals (numbers, strings, booleans, NULL,
+//! `interval '1 minute'`), comparisons, `between`, `in (…)`,
+//! `is [not] null`, `and`/`or`/`not`, `+ - * / %`, `||`, `case when`,
+//! `coalesce`, `cast(x as t)` and `x::t`, `lower`, `upper`, `length`,
+//! `substr`/`substring`, `trim`, `abs`, `round`, `now()`, `date_trunc`,
+//! `extract`. Anything else is refused at compile time with the
+//! expression's text.
+
+mod compile;
+mod datum;
+mod eval;
+mod interval;
+
+use std::fmt;
+
+use watershed_events::{TableSchema, Timestamp, Value};
+
+pub use datum::Type;
+
+use compile::Node;
+
+/// Why an expression cannot be used with a table.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{expression}`: {message}")]
+pub struct ExprError {
+    /// The expression as written.
+    pub expression: String,
+    pub message: String,
+}
+
+/// Why evaluating an expression over one row failed (the row goes to the
+/// dead letters with this reason; nothing stops).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{expression}`: {message}")]
+pub struct EvalError {
+    pub expression: String,
+    pub message: String,
+}
+
+/// What an evaluation may read besides the row.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalContext {
+    /// `now()`: the time the change is processed.
+    pub now: Timestamp,
+}
+
+/// An expression parsed, typed and bound to a table's columns.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    text: String,
+    node: Node,
+    ty: Type,
+}
+
+/// Compiles `text` against `table`: unknown columns, type mismatches and
+/// unsupported syntax or functions are errors naming the expression.
+pub fn compile(text: &str, table: &TableSchema) -> Result<Compiled, ExprError> {
+    let error = |message: String| ExprError {
+        expression: text.to_owned(),
+        message,
+    };
+    let (node, ty) = compile::compile(text, table).map_err(error)?;
+    Ok(Compiled {
+        text: text.to_owned(),
+        node,
+        ty,
+    })
+}
+
+impl Compiled {
+    /// The expression as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The type of the expression's value.
+    pub fn ty(&self) -> Type {
+        self.ty
+    }
+
+    /// The expression's value over `row` (the table's columns in order).
+    pub fn eval(&self, row: &[Value], context: &EvalContext) -> Result<Value, EvalError> {
+        let datum = eval::eval(&self.node, row, context).map_err(|message| EvalError {
+            expression: self.text.clone(),
+            message,
+        })?;
+        Ok(datum.into_value())
+    }
+
+    /// A condition over `row`: `Some(true)`, `Some(false)`, or `None` when
+    /// it is unknown (SQL NULL). `validate` passes unknown, `filter` drops
+    /// it, as a SQL `CHECK` and a `WHERE` do.
+    pub fn test(&self, row: &[Value], context: &EvalContext) -> Result<Option<bool>, EvalError> {
+        match self.eval(row, context)? {
+            Value::Null => Ok(None),
+            Value::Bool(b) => Ok(Some(b)),
+            other => Err(EvalError {
+                expression: self.text.clone(),
+                message: format!("is not a condition (gave {other:?})"),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Compiled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.text, self.ty)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,8 @@
+//! Changes on their way from source to sink. [`expr`] holds the one SQL
+//! expression language that `validate`, `filter`, `derive` and aggregate
+//! measures share: parsed once with `sqlparser` (PostgreSQL dialect),
+//! type-checked against the table's schema when the pipeline file loads,
+//! and evaluated over a row with SQL's three-valued logic and exact
+//! decimals.
+
+pub mod expr;
