@@ -323,17 +323,22 @@ impl Compiler<'_> {
             let (result, result_ty) = self.expr(&when.result)?;
             ty = unify(ty, result_ty)
                 .ok_or_else(|| format!("the branches of `case` are {ty} and {result_ty}"))?;
-            arms.push((test, result));
+            arms.push((test, (result, result_ty)));
         }
         let otherwise = match otherwise {
             Some(expr) => {
                 let (node, other_ty) = self.expr(expr)?;
                 ty = unify(ty, other_ty)
                     .ok_or_else(|| format!("the branches of `case` are {ty} and {other_ty}"))?;
-                Some(Box::new(node))
+                Some((node, other_ty))
             }
             None => None,
         };
+        let arms = arms
+            .into_iter()
+            .map(|(test, result)| (test, coerce(result, ty)))
+            .collect();
+        let otherwise = otherwise.map(|o| Box::new(coerce(o, ty)));
         Ok((Node::Case(arms, otherwise), ty))
     }
 
@@ -395,11 +400,12 @@ impl Compiler<'_> {
             let (node, arg_ty) = self.expr(arg)?;
             ty = unify(ty, arg_ty)
                 .ok_or_else(|| format!("the arguments of `coalesce` are {ty} and {arg_ty}"))?;
-            nodes.push(node);
+            nodes.push((node, arg_ty));
         }
         if nodes.is_empty() {
             return Err("`coalesce` needs arguments".into());
         }
+        let nodes = nodes.into_iter().map(|n| coerce(n, ty)).collect();
         Ok((Node::Coalesce(nodes), ty))
     }
 
@@ -471,6 +477,16 @@ impl Compiler<'_> {
             Node::Call(func, typed.into_iter().map(|(n, _)| n).collect()),
             ty,
         ))
+    }
+}
+
+/// `node` converted to `to`, the type it shares with its siblings (an
+/// integer branch of a numeric `case` is numeric, as in PostgreSQL).
+fn coerce((node, from): Typed, to: Type) -> Node {
+    if from == to || from == Type::Null {
+        node
+    } else {
+        Node::Cast(Box::new(node), to)
     }
 }
 

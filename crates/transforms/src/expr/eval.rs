@@ -195,17 +195,24 @@ fn arith(op: Arith, l: Datum, r: Datum, ty: Type) -> Result<Datum> {
     }
 }
 
+/// Exact decimal arithmetic with PostgreSQL's result scales: the larger
+/// of the two for `+`, `-` and `%`, their sum for `*` (bigdecimal drops
+/// the scale of a zero operand, PostgreSQL keeps it).
 fn decimal_arith(op: Arith, a: BigDecimal, b: BigDecimal) -> Result<BigDecimal> {
+    let (sa, sb) = (
+        a.fractional_digit_count().max(0),
+        b.fractional_digit_count().max(0),
+    );
     Ok(match op {
-        Arith::Add => a + b,
-        Arith::Sub => a - b,
-        Arith::Mul => a * b,
+        Arith::Add => (a + b).with_scale(sa.max(sb)),
+        Arith::Sub => (a - b).with_scale(sa.max(sb)),
+        Arith::Mul => (a * b).with_scale(sa + sb),
         Arith::Div | Arith::Rem if b.is_zero() => return Err(division_by_zero()),
         Arith::Div => {
             let scale = division_scale(&a, &b);
             (a / b).with_scale_round(scale, RoundingMode::HalfUp)
         }
-        Arith::Rem => a % b,
+        Arith::Rem => (a % b).with_scale(sa.max(sb)),
     })
 }
 

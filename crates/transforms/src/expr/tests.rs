@@ -274,3 +274,10 @@ fn conditions_test_true_false_or_unknown() {
     assert!(not_a_condition.test(&row(), &context()).is_err());
     assert_eq!(not_a_condition.ty(), Type::Int);
 }
+
+#[test]
+fn zero_keeps_its_scale() {
+    assert_eq!(eval("0 / 3.00"), decimal("0.00000000000000000000"));
+    assert_eq!(eval("abs(0 - 0 / 3.00)"), decimal("0.00000000000000000000"));
+    assert_eq!(eval("0 - 0 / 3.00"), decimal("0.00000000000000000000"));
+}
