@@ -3,6 +3,8 @@
 //! measures share: parsed once with `sqlparser` (PostgreSQL dialect),
 //! type-checked against the table's schema when the pipeline file loads,
 //! and evaluated over a row with SQL's three-valued logic and exact
-//! decimals.
+//! decimals. [`chain`] applies a table's row transforms (`validate`,
+//! `filter`, `derive`, `rename`, `drop`, `to`) to changes.
 
+pub mod chain;
 pub mod expr;

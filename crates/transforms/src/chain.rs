@@ -1,0 +1,302 @@
+//! A table's chain of row transforms — `validate`, `filter`, `derive`,
+//! `rename`, `drop`, `to` — compiled against the table's schema (each step
+//! against the shape the steps before it leave) and applied to changes,
+//! not rows: an update is its old image retracted and its new one added,
+//! so a filter turns it into an insert, an update, a delete or nothing,
+//! and a derived column is computed on both images so deletes and key
+//! changes still find their row.
+
+use std::sync::Arc;
+
+use watershed_events::{Change, ChangeOp, Column, LogicalType, Row, TableName, TableSchema};
+
+use crate::expr::{Compiled, EvalContext, ExprError, Type, compile};
+
+/// One step as a pipeline file states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepSpec {
+    /// Conditions every new row must meet (unknown passes, as a `CHECK`).
+    Validate(Vec<String>),
+    /// Rows that do not meet it (unknown included, as `WHERE`) are left out.
+    Filter(String),
+    /// New columns, `name: expression`, in order.
+    Derive(Vec<(String, String)>),
+    /// Columns renamed, `from: to`.
+    Rename(Vec<(String, String)>),
+    Drop(Vec<String>),
+    /// The target table's name.
+    To(String),
+}
+
+/// Why a chain cannot be built for a table.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    #[error(transparent)]
+    Expression(#[from] ExprError),
+    #[error("table {table}: {message}")]
+    Shape { table: TableName, message: String },
+}
+
+/// What a change becomes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Zero or more changes for the target.
+    Changes(Vec<Change>),
+    /// The change is refused: it goes to the dead letters with `reason`.
+    Rejected { reason: String },
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Validate(Vec<Compiled>),
+    Filter(Compiled),
+    Derive(Vec<Compiled>),
+    /// The columns kept, by their position in the input.
+    Keep(Vec<usize>),
+}
+
+/// A compiled chain and the schema it produces.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    steps: Vec<Step>,
+    output: Arc<TableSchema>,
+}
+
+impl Chain {
+    /// Compiles `specs` against `input`, in order.
+    pub fn compile(specs: &[StepSpec], input: &TableSchema) -> Result<Chain, ChainError> {
+        let mut shape = input.clone();
+        let mut steps = Vec::with_capacity(specs.len());
+        for spec in specs {
+            steps.extend(step(spec, &mut shape)?);
+        }
+        Ok(Chain {
+            steps,
+            output: Arc::new(shape),
+        })
+    }
+
+    /// The schema of the changes the chain emits.
+    pub fn output(&self) -> &Arc<TableSchema> {
+        &self.output
+    }
+
+    /// Applies the chain to one change of its input table.
+    pub fn apply(&self, change: &Change, cx: &EvalContext) -> Outcome {
+        let mut before = change.before.clone();
+        let mut after = change.after.clone();
+        let mut op = change.op;
+        for step in &self.steps {
+            match step {
+                Step::Validate(conditions) => {
+                    if let Some(row) = after.as_ref().filter(|_| op != ChangeOp::Delete)
+                        && let Err(reason) = validate(conditions, row, cx)
+                    {
+                        return Outcome::Rejected { reason };
+                    }
+                }
+                Step::Filter(condition) => {
+                    let passes = |row: &Option<Row>| -> Result<bool, String> {
+                        match row {
+                            Some(row) => condition
+                                .test(row, cx)
+                                .map(|t| t == Some(true))
+                                .map_err(|e| e.to_string()),
+                            None => Ok(false),
+                        }
+                    };
+                    let (old, new) = match (passes(&before), passes(&after)) {
+                        (Ok(old), Ok(new)) => (old, new),
+                        (Err(reason), _) | (_, Err(reason)) => {
+                            return Outcome::Rejected { reason };
+                        }
+                    };
+                    match retract_or_add(op, old, new) {
+                        Some(next) => op = next,
+                        None => return Outcome::Changes(Vec::new()),
+                    }
+                    if op == ChangeOp::Insert {
+                        before = None;
+                    }
+                    if op == ChangeOp::Delete {
+                        after = None;
+                    }
+                }
+                Step::Derive(columns) => {
+                    for row in [&mut before, &mut after].into_iter().flatten() {
+                        if let Err(reason) = derive(columns, row, cx) {
+                            return Outcome::Rejected { reason };
+                        }
+                    }
+                }
+                Step::Keep(positions) => {
+                    for row in [&mut before, &mut after].into_iter().flatten() {
+                        *row = positions.iter().map(|&i| row[i].clone()).collect();
+                    }
+                }
+            }
+        }
+        Outcome::Changes(vec![Change {
+            table: self.output.clone(),
+            op,
+            before,
+            after,
+        }])
+    }
+}
+
+/// The op an update, insert or delete becomes when its old image
+/// (`old`) and new image (`new`) pass a filter or not; `None`: nothing.
+fn retract_or_add(op: ChangeOp, old: bool, new: bool) -> Option<ChangeOp> {
+    match (op, old, new) {
+        (ChangeOp::Truncate, _, _) => Some(ChangeOp::Truncate),
+        (ChangeOp::Insert, _, true) => Some(ChangeOp::Insert),
+        (ChangeOp::Delete, true, _) => Some(ChangeOp::Delete),
+        (ChangeOp::Update, true, true) => Some(ChangeOp::Update),
+        (ChangeOp::Update, true, false) => Some(ChangeOp::Delete),
+        (ChangeOp::Update, false, true) => Some(ChangeOp::Insert),
+        _ => None,
+    }
+}
+
+/// The first condition `row` fails, as the reason; an error evaluating one
+/// is a reason too.
+fn validate(conditions: &[Compiled], row: &Row, cx: &EvalContext) -> Result<(), String> {
+    for condition in conditions {
+        match condition.test(row, cx) {
+            Ok(Some(false)) => return Err(format!("fails `{}`", condition.text())),
+            Ok(_) => {}
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+    Ok(())
+}
+
+fn derive(columns: &[Compiled], row: &mut Row, cx: &EvalContext) -> Result<(), String> {
+    for column in columns {
+        let value = column.eval(row, cx).map_err(|e| e.to_string())?;
+        row.push(value);
+    }
+    Ok(())
+}
+
+/// Compiles one step against `shape` and leaves `shape` as the step does;
+/// `None` for steps that change only the schema (`rename`, `to`).
+fn step(spec: &StepSpec, shape: &mut TableSchema) -> Result<Option<Step>, ChainError> {
+    let shape_error = |shape: &TableSchema, message: String| ChainError::Shape {
+        table: shape.name.clone(),
+        message,
+    };
+    Ok(Some(match spec {
+        StepSpec::Validate(texts) => Step::Validate(
+            texts
+                .iter()
+                .map(|t| condition(t, shape))
+                .collect::<Result<_, _>>()?,
+        ),
+        StepSpec::Filter(text) => Step::Filter(condition(text, shape)?),
+        StepSpec::Derive(columns) => {
+            let mut compiled = Vec::with_capacity(columns.len());
+            for (name, text) in columns {
+                if shape.column_index(name).is_some() {
+                    return Err(shape_error(
+                        shape,
+                        format!("derive: column `{name}` exists already"),
+                    ));
+                }
+                let expr = compile(text, shape)?;
+                shape
+                    .columns
+                    .push(Column::new(name, logical_type(expr.ty()), true));
+                compiled.push(expr);
+            }
+            Step::Derive(compiled)
+        }
+        StepSpec::Rename(pairs) => {
+            for (from, to) in pairs {
+                let Some(i) = shape.column_index(from) else {
+                    return Err(shape_error(shape, format!("rename: no column `{from}`")));
+                };
+                if shape.column_index(to).is_some() {
+                    return Err(shape_error(
+                        shape,
+                        format!("rename: column `{to}` exists already"),
+                    ));
+                }
+                shape.columns[i].name = to.clone();
+                for key in &mut shape.primary_key {
+                    if key == from {
+                        key.clone_from(to);
+                    }
+                }
+                for index in &mut shape.indexes {
+                    for column in &mut index.columns {
+                        if column == from {
+                            column.clone_from(to);
+                        }
+                    }
+                }
+            }
+            return Ok(None);
+        }
+        StepSpec::Drop(names) => {
+            for name in names {
+                if shape.column_index(name).is_none() {
+                    return Err(shape_error(shape, format!("drop: no column `{name}`")));
+                }
+                if shape.primary_key.contains(name) {
+                    return Err(shape_error(
+                        shape,
+                        format!(
+                            "drop: `{name}` is part of the primary key, which the target needs"
+                        ),
+                    ));
+                }
+            }
+            let kept: Vec<usize> = (0..shape.columns.len())
+                .filter(|&i| !names.contains(&shape.columns[i].name))
+                .collect();
+            shape.columns.retain(|c| !names.contains(&c.name));
+            shape
+                .indexes
+                .retain(|i| i.columns.iter().all(|c| !names.contains(c)));
+            Step::Keep(kept)
+        }
+        StepSpec::To(name) => {
+            shape.name = TableName::parse(name);
+            return Ok(None);
+        }
+    }))
+}
+
+fn condition(text: &str, shape: &TableSchema) -> Result<Compiled, ExprError> {
+    let compiled = compile(text, shape)?;
+    if !matches!(compiled.ty(), Type::Bool | Type::Null) {
+        return Err(ExprError {
+            expression: text.to_owned(),
+            message: format!("is {}, not a condition", compiled.ty()),
+        });
+    }
+    Ok(compiled)
+}
+
+/// The column type a derived value of `ty` is stored as.
+fn logical_type(ty: Type) -> LogicalType {
+    match ty {
+        Type::Bool => LogicalType::Bool,
+        Type::Int => LogicalType::Int64,
+        Type::Decimal => LogicalType::Decimal {
+            precision: None,
+            scale: None,
+        },
+        Type::Float => LogicalType::Float64,
+        Type::Date => LogicalType::Date,
+        Type::DateTime => LogicalType::DateTime { fsp: 6 },
+        Type::Timestamp => LogicalType::Timestamp { fsp: 6 },
+        Type::Time => LogicalType::Time { fsp: 6 },
+        Type::Text | Type::Interval | Type::Null => LogicalType::Text { charset: None },
+    }
+}
+
+#[cfg(test)]
+mod tests;
