@@ -1,4 +1,4 @@
-//! A table's chain of row transforms — `validate`, `filter`, `derive`,
+//! A table's chain of row transforms — `validate`, `filter`, `derive`, `mask`,
 //! `rename`, `drop`, `to` — compiled against the table's schema (each step
 //! against the shape the steps before it leave) and applied to changes,
 //! not rows: an update is its old image retracted and its new one added,
@@ -11,6 +11,7 @@ use std::sync::Arc;
 use watershed_events::{Change, ChangeOp, Column, LogicalType, Row, TableName, TableSchema};
 
 use crate::expr::{Compiled, EvalContext, ExprError, Type, compile};
+use crate::mask::Mask;
 
 /// One step as a pipeline file states it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,9 @@ pub enum StepSpec {
     Drop(Vec<String>),
     /// The target table's name.
     To(String),
+    /// Columns masked, `column: mask` (`hash`, `redact`, `null`,
+    /// `keep_last(N)`).
+    Mask(Vec<(String, String)>),
 }
 
 /// Why a chain cannot be built for a table.
@@ -53,6 +57,8 @@ enum Step {
     Derive(Vec<Compiled>),
     /// The columns kept, by their position in the input.
     Keep(Vec<usize>),
+    /// Columns masked by position, and the `hash` key.
+    Mask(Vec<(usize, Mask)>, Arc<[u8]>),
 }
 
 /// A compiled chain and the schema it produces.
@@ -63,12 +69,17 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// Compiles `specs` against `input`, in order.
-    pub fn compile(specs: &[StepSpec], input: &TableSchema) -> Result<Chain, ChainError> {
+    /// Compiles `specs` against `input`, in order; `mask_key` is the key
+    /// `hash` masks with (the pipeline's `mask_key`).
+    pub fn compile(
+        specs: &[StepSpec],
+        input: &TableSchema,
+        mask_key: Option<&[u8]>,
+    ) -> Result<Chain, ChainError> {
         let mut shape = input.clone();
         let mut steps = Vec::with_capacity(specs.len());
         for spec in specs {
-            steps.extend(step(spec, &mut shape)?);
+            steps.extend(step(spec, &mut shape, mask_key)?);
         }
         Ok(Chain {
             steps,
@@ -134,6 +145,13 @@ impl Chain {
                         *row = positions.iter().map(|&i| row[i].clone()).collect();
                     }
                 }
+                Step::Mask(columns, key) => {
+                    for row in [&mut before, &mut after].into_iter().flatten() {
+                        for (i, mask) in columns {
+                            row[*i] = mask.apply(&row[*i], key);
+                        }
+                    }
+                }
             }
         }
         Outcome::Changes(vec![Change {
@@ -182,7 +200,11 @@ fn derive(columns: &[Compiled], row: &mut Row, cx: &EvalContext) -> Result<(), S
 
 /// Compiles one step against `shape` and leaves `shape` as the step does;
 /// `None` for steps that change only the schema (`rename`, `to`).
-fn step(spec: &StepSpec, shape: &mut TableSchema) -> Result<Option<Step>, ChainError> {
+fn step(
+    spec: &StepSpec,
+    shape: &mut TableSchema,
+    mask_key: Option<&[u8]>,
+) -> Result<Option<Step>, ChainError> {
     let shape_error = |shape: &TableSchema, message: String| ChainError::Shape {
         table: shape.name.clone(),
         message,
@@ -265,6 +287,31 @@ fn step(spec: &StepSpec, shape: &mut TableSchema) -> Result<Option<Step>, ChainE
         StepSpec::To(name) => {
             shape.name = TableName::parse(name);
             return Ok(None);
+        }
+        StepSpec::Mask(columns) => {
+            let mut masked = Vec::with_capacity(columns.len());
+            for (name, spelled) in columns {
+                let Some(i) = shape.column_index(name) else {
+                    return Err(shape_error(shape, format!("mask: no column `{name}`")));
+                };
+                let mask = Mask::parse(spelled)
+                    .map_err(|m| shape_error(shape, format!("mask.{name}: {m}")))?;
+                if mask == Mask::Hash && mask_key.is_none() {
+                    return Err(shape_error(
+                        shape,
+                        format!(
+                            "mask.{name}: `hash` needs `mask_key` (e.g. mask_key: ${{WATERSHED_MASK_KEY}})"
+                        ),
+                    ));
+                }
+                let column = &mut shape.columns[i];
+                column.logical_type = mask.logical_type(&column.logical_type);
+                if mask == Mask::Null {
+                    column.nullable = true;
+                }
+                masked.push((i, mask));
+            }
+            Step::Mask(masked, Arc::from(mask_key.unwrap_or_default()))
         }
     }))
 }

@@ -4,7 +4,9 @@
 //! type-checked against the table's schema when the pipeline file loads,
 //! and evaluated over a row with SQL's three-valued logic and exact
 //! decimals. [`chain`] applies a table's row transforms (`validate`,
-//! `filter`, `derive`, `rename`, `drop`, `to`) to changes.
+//! `filter`, `derive`, `mask`, `rename`, `drop`, `to`) to changes; [`mask`]
+//! holds the masks.
 
 pub mod chain;
 pub mod expr;
+pub mod mask;

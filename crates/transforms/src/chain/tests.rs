@@ -55,7 +55,7 @@ fn cx() -> EvalContext {
 }
 
 fn chain(specs: &[StepSpec]) -> Chain {
-    Chain::compile(specs, &orders()).unwrap_or_else(|e| panic!("{e}"))
+    Chain::compile(specs, &orders(), Some(b"k")).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn ops(outcome: Outcome) -> Vec<ChangeOp> {
@@ -179,7 +179,11 @@ fn rename_drop_and_to_reshape_rows_and_schema() {
 
 #[test]
 fn bad_steps_name_the_table_column_or_expression() {
-    let error = |specs: &[StepSpec]| Chain::compile(specs, &orders()).unwrap_err().to_string();
+    let error = |specs: &[StepSpec]| {
+        Chain::compile(specs, &orders(), Some(b"k"))
+            .unwrap_err()
+            .to_string()
+    };
     assert_eq!(
         error(&[StepSpec::Drop(vec!["id".into()])]),
         "table shop.orders: drop: `id` is part of the primary key, which the target needs"
@@ -203,4 +207,40 @@ fn bad_steps_name_the_table_column_or_expression() {
         error(&[StepSpec::Derive(vec![("status".into(), "1".into())])]),
         "table shop.orders: derive: column `status` exists already"
     );
+}
+
+#[test]
+fn masks_apply_to_both_images_and_hash_needs_a_key() {
+    let mask = chain(&[StepSpec::Mask(vec![
+        ("internal_note".into(), "redact".into()),
+        ("status".into(), "hash".into()),
+    ])]);
+    let update = Change::update(orders(), row(1, "5.00", "new"), row(1, "5.00", "paid"));
+    let Outcome::Changes(changes) = mask.apply(&update, &cx()) else {
+        panic!("changes");
+    };
+    for image in [&changes[0].before, &changes[0].after] {
+        let image = image.as_ref().unwrap();
+        assert_eq!(image[3], Value::text("***"));
+        assert!(matches!(&image[2], Value::Text(t) if t.len() == 64));
+    }
+    let no_key = Chain::compile(
+        &[StepSpec::Mask(vec![("status".into(), "hash".into())])],
+        &orders(),
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        no_key.contains("mask.status: `hash` needs `mask_key`"),
+        "{no_key}"
+    );
+    let typo = Chain::compile(
+        &[StepSpec::Mask(vec![("status".into(), "scramble".into())])],
+        &orders(),
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(typo.contains("`scramble` is not a mask"), "{typo}");
 }
