@@ -6,6 +6,7 @@ mod change;
 mod check;
 mod control;
 mod error;
+mod glob;
 mod position;
 mod redact;
 mod schema;
@@ -18,6 +19,7 @@ pub use change::{
 pub use check::{Check, CheckStatus};
 pub use control::{TableAction, TableControl};
 pub use error::RetryHint;
+pub use glob::glob_matches;
 pub use position::{
     MysqlBinlogPosition, MysqlKeyValue, MysqlSnapshotProgress, Position, PositionError,
 };

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use watershed_events::{Change, ChangeOp, Column, LogicalType, Row, TableName, TableSchema};
+use watershed_events::{Change, ChangeOp, Column, LogicalType, Row, TableName, TableSchema, Value};
 
 use crate::expr::{Compiled, EvalContext, ExprError, Type, compile};
 use crate::mask::Mask;
@@ -41,6 +41,15 @@ pub enum ChainError {
     Shape { table: TableName, message: String },
 }
 
+/// A step that cannot be built, by its position in the specs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
+pub struct StepError {
+    /// The failing spec's index in what [`Chain::compile`] was given.
+    pub step: usize,
+    pub error: ChainError,
+}
+
 /// What a change becomes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -52,7 +61,9 @@ pub enum Outcome {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Validate(Vec<Compiled>),
+    /// Conditions, the shape they read, and which of its columns a reason
+    /// may show (those not masked anywhere in the chain, not derived).
+    Validate(Vec<Compiled>, Arc<TableSchema>, Vec<bool>),
     Filter(Compiled),
     Derive(Vec<Compiled>),
     /// The columns kept, by their position in the input.
@@ -66,6 +77,13 @@ enum Step {
 pub struct Chain {
     steps: Vec<Step>,
     output: Arc<TableSchema>,
+    /// Input columns some step masks, with the mask: applied to an input
+    /// row before it is shown anywhere (a rejected row's dead letter).
+    input_masks: Vec<(usize, Mask)>,
+    /// `hash`'s key.
+    key: Arc<[u8]>,
+    /// Each step's expressions and their types, for `watershed validate`.
+    described: Vec<String>,
 }
 
 impl Chain {
@@ -75,16 +93,65 @@ impl Chain {
         specs: &[StepSpec],
         input: &TableSchema,
         mask_key: Option<&[u8]>,
-    ) -> Result<Chain, ChainError> {
-        let mut shape = input.clone();
+    ) -> Result<Chain, StepError> {
+        let mut shape = Shape {
+            schema: input.clone(),
+            origin: (0..input.columns.len()).map(Some).collect(),
+            input_masks: Vec::new(),
+        };
         let mut steps = Vec::with_capacity(specs.len());
-        for spec in specs {
-            steps.extend(step(spec, &mut shape, mask_key)?);
+        let mut described = Vec::with_capacity(specs.len());
+        // Per validate step: the input position of each column it sees.
+        let mut origins = Vec::new();
+        for (index, spec) in specs.iter().enumerate() {
+            let compiled = step(spec, &mut shape, mask_key)
+                .map_err(|error| StepError { step: index, error })?;
+            described.push(describe(spec, compiled.as_ref()));
+            if matches!(compiled, Some(Step::Validate(..))) {
+                origins.push(shape.origin.clone());
+            }
+            steps.extend(compiled);
+        }
+        // A reason shows a column's value only when no step masks it.
+        let validates = steps.iter_mut().filter_map(|s| match s {
+            Step::Validate(_, _, shown) => Some(shown),
+            _ => None,
+        });
+        for (shown, origin) in validates.zip(origins) {
+            for (show, from) in shown.iter_mut().zip(origin) {
+                *show = from.is_some_and(|i| !shape.input_masks.iter().any(|(m, _)| *m == i));
+            }
         }
         Ok(Chain {
             steps,
-            output: Arc::new(shape),
+            output: Arc::new(shape.schema),
+            input_masks: shape.input_masks,
+            key: Arc::from(mask_key.unwrap_or_default()),
+            described,
         })
+    }
+
+    /// Each step as text with its expressions' types, e.g.
+    /// `derive: amount_with_vat = amount * 1.2 (numeric)`.
+    pub fn describe(&self) -> &[String] {
+        &self.described
+    }
+
+    /// An input row with every column the chain masks masked: what a
+    /// rejected change may show of itself.
+    pub fn redact_input(&self, row: &[Value]) -> Row {
+        let mut row = row.to_vec();
+        for (i, mask) in &self.input_masks {
+            if let Some(value) = row.get_mut(*i) {
+                *value = mask.apply(value, &self.key);
+            }
+        }
+        row
+    }
+
+    /// Whether the chain masks any column.
+    pub fn masks(&self) -> bool {
+        !self.input_masks.is_empty()
     }
 
     /// The schema of the changes the chain emits.
@@ -99,9 +166,9 @@ impl Chain {
         let mut op = change.op;
         for step in &self.steps {
             match step {
-                Step::Validate(conditions) => {
+                Step::Validate(conditions, shape, shown) => {
                     if let Some(row) = after.as_ref().filter(|_| op != ChangeOp::Delete)
-                        && let Err(reason) = validate(conditions, row, cx)
+                        && let Err(reason) = validate(conditions, row, cx, shape, shown)
                     {
                         return Outcome::Rejected { reason };
                     }
@@ -179,10 +246,19 @@ fn retract_or_add(op: ChangeOp, old: bool, new: bool) -> Option<ChangeOp> {
 
 /// The first condition `row` fails, as the reason; an error evaluating one
 /// is a reason too.
-fn validate(conditions: &[Compiled], row: &Row, cx: &EvalContext) -> Result<(), String> {
+fn validate(
+    conditions: &[Compiled],
+    row: &Row,
+    cx: &EvalContext,
+    shape: &TableSchema,
+    shown: &[bool],
+) -> Result<(), String> {
     for condition in conditions {
         match condition.test(row, cx) {
-            Ok(Some(false)) => return Err(format!("fails `{}`", condition.text())),
+            Ok(Some(false)) => {
+                let shown = |i: usize| shown.get(i).copied().unwrap_or(false);
+                return Err(condition.failure(row, shape, shown));
+            }
             Ok(_) => {}
             Err(error) => return Err(error.to_string()),
         }
@@ -198,13 +274,22 @@ fn derive(columns: &[Compiled], row: &mut Row, cx: &EvalContext) -> Result<(), S
     Ok(())
 }
 
+/// The table as the steps so far leave it, and where its columns came from.
+struct Shape {
+    schema: TableSchema,
+    /// Per column: its position in the input, `None` when derived.
+    origin: Vec<Option<usize>>,
+    input_masks: Vec<(usize, Mask)>,
+}
+
 /// Compiles one step against `shape` and leaves `shape` as the step does;
 /// `None` for steps that change only the schema (`rename`, `to`).
 fn step(
     spec: &StepSpec,
-    shape: &mut TableSchema,
+    state: &mut Shape,
     mask_key: Option<&[u8]>,
 ) -> Result<Option<Step>, ChainError> {
+    let shape = &mut state.schema;
     let shape_error = |shape: &TableSchema, message: String| ChainError::Shape {
         table: shape.name.clone(),
         message,
@@ -215,6 +300,9 @@ fn step(
                 .iter()
                 .map(|t| condition(t, shape))
                 .collect::<Result<_, _>>()?,
+            Arc::new(shape.clone()),
+            // Settled once the whole chain is known (see `Chain::compile`).
+            state.origin.iter().map(|o| o.is_some()).collect(),
         ),
         StepSpec::Filter(text) => Step::Filter(condition(text, shape)?),
         StepSpec::Derive(columns) => {
@@ -230,6 +318,7 @@ fn step(
                 shape
                     .columns
                     .push(Column::new(name, logical_type(expr.ty()), true));
+                state.origin.push(None);
                 compiled.push(expr);
             }
             Step::Derive(compiled)
@@ -279,6 +368,7 @@ fn step(
                 .filter(|&i| !names.contains(&shape.columns[i].name))
                 .collect();
             shape.columns.retain(|c| !names.contains(&c.name));
+            state.origin = kept.iter().map(|&i| state.origin[i]).collect();
             shape
                 .indexes
                 .retain(|i| i.columns.iter().all(|c| !names.contains(c)));
@@ -309,11 +399,45 @@ fn step(
                 if mask == Mask::Null {
                     column.nullable = true;
                 }
+                if let Some(input) = state.origin[i] {
+                    state.input_masks.push((input, mask.clone()));
+                }
                 masked.push((i, mask));
             }
             Step::Mask(masked, Arc::from(mask_key.unwrap_or_default()))
         }
     }))
+}
+
+/// One step as `watershed validate` prints it.
+fn describe(spec: &StepSpec, compiled: Option<&Step>) -> String {
+    let pairs = |pairs: &[(String, String)], sep: &str| {
+        pairs
+            .iter()
+            .map(|(a, b)| format!("{a}{sep}{b}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (spec, compiled) {
+        (StepSpec::Validate(_), Some(Step::Validate(conditions, ..))) => {
+            let texts: Vec<String> = conditions.iter().map(ToString::to_string).collect();
+            format!("validate: {}", texts.join("; "))
+        }
+        (StepSpec::Filter(_), Some(Step::Filter(condition))) => format!("filter: {condition}"),
+        (StepSpec::Derive(columns), Some(Step::Derive(compiled))) => {
+            let columns: Vec<String> = columns
+                .iter()
+                .zip(compiled)
+                .map(|((name, _), expr)| format!("{name} = {expr}"))
+                .collect();
+            format!("derive: {}", columns.join(", "))
+        }
+        (StepSpec::Mask(columns), _) => format!("mask: {}", pairs(columns, ": ")),
+        (StepSpec::Rename(columns), _) => format!("rename: {}", pairs(columns, " -> ")),
+        (StepSpec::Drop(columns), _) => format!("drop: {}", columns.join(", ")),
+        (StepSpec::To(table), _) => format!("to: {table}"),
+        (spec, _) => format!("{spec:?}"),
+    }
 }
 
 fn condition(text: &str, shape: &TableSchema) -> Result<Compiled, ExprError> {

@@ -15,9 +15,10 @@ use super::model::{
     BatchOverrides, BufferConfig, DeadLetterConfig, OnTableError, PipelineConfig, RetryConfig,
     SchemaChanges, SinkConfig, SourceConfig, TableSettings,
 };
+use super::transforms::{self, MaskKey};
 use super::yaml::{self, LineIndex};
 
-const TOP_LEVEL_KEYS: [&str; 9] = [
+const TOP_LEVEL_KEYS: [&str; 11] = [
     "name",
     "source",
     "sink",
@@ -27,6 +28,8 @@ const TOP_LEVEL_KEYS: [&str; 9] = [
     "retry",
     "buffer",
     "dead_letter",
+    "transforms",
+    "mask_key",
 ];
 const SOURCE_KINDS: &str = "generator, mysql, kafka";
 const SINK_KINDS: &str = "sqlite, jsonl, postgres, kafka";
@@ -50,6 +53,10 @@ struct RawPipeline {
     buffer: BufferConfig,
     #[serde(default)]
     dead_letter: Option<Value>,
+    #[serde(default)]
+    transforms: Option<Value>,
+    #[serde(default)]
+    mask_key: Option<String>,
 }
 
 /// `dead_letter: { kind: postgres_table }`: the sink's database unless
@@ -106,7 +113,7 @@ pub fn load_file(file: &Path, env: &Environment) -> Result<PipelineConfig, Confi
 
 /// Resolves pipeline text; `base` is the folder relative paths start from.
 pub fn load_str(text: &str, base: &Path, env: &Environment) -> Result<PipelineConfig, ConfigError> {
-    let (mut tree, lines) = yaml::parse(text, env)?;
+    let (mut tree, lines, order) = yaml::parse(text, env)?;
     let overrides = env.overrides(&TOP_LEVEL_KEYS);
     let locate = Locator {
         lines: &lines,
@@ -127,6 +134,10 @@ pub fn load_str(text: &str, base: &Path, env: &Environment) -> Result<PipelineCo
         None | Some(Value::Null) => DeadLetterConfig::Sink,
         Some(value) => parse_dead_letter(value, &sink, &raw.name).map_err(|p| locate.problem(p))?,
     };
+    let transforms = match raw.transforms {
+        None | Some(Value::Null) => Vec::new(),
+        Some(value) => transforms::parse(value, &lines, &order).map_err(|p| locate.problem(p))?,
+    };
     let mut config = PipelineConfig {
         source: parse_source(raw.source).map_err(|p| locate.problem(p))?,
         sink,
@@ -137,6 +148,8 @@ pub fn load_str(text: &str, base: &Path, env: &Environment) -> Result<PipelineCo
         tables: raw.tables,
         retry: raw.retry,
         buffer: raw.buffer,
+        transforms,
+        mask_key: raw.mask_key.map(MaskKey),
     };
     resolve_paths(&mut config, base);
     match validate(&config).into_iter().next() {
@@ -441,6 +454,69 @@ fn validate(config: &PipelineConfig) -> Vec<Problem> {
         for (key, problem) in generator.problems() {
             problems.push((vec!["source".into(), key.into()], problem));
         }
+    }
+    problems.extend(transform_problems(config));
+    problems
+}
+
+/// `transforms:` checked as far as the file allows: `hash` needs
+/// `mask_key`, and where the source declares its tables without I/O, every
+/// transform must name one and every chain must type-check.
+fn transform_problems(config: &PipelineConfig) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if config.mask_key.as_ref().is_some_and(|k| k.0.is_empty()) {
+        problems.push((
+            vec!["mask_key".into()],
+            "is empty (is the environment variable set?)".into(),
+        ));
+    }
+    if config.mask_key.is_none() {
+        for transform in &config.transforms {
+            for step in &transform.steps {
+                let watershed_transforms::chain::StepSpec::Mask(columns) = step else {
+                    continue;
+                };
+                for (column, mask) in columns {
+                    if watershed_transforms::mask::Mask::parse(mask)
+                        == Ok(watershed_transforms::mask::Mask::Hash)
+                    {
+                        problems.push((
+                            vec![
+                                "transforms".into(),
+                                transform.index.to_string(),
+                                "mask".into(),
+                                column.clone(),
+                            ],
+                            "`hash` needs a top-level `mask_key` (e.g. mask_key: ${WATERSHED_MASK_KEY})"
+                                .into(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if config.transforms.is_empty() || !problems.is_empty() {
+        return problems;
+    }
+    let declared = match &config.source {
+        SourceConfig::Generator(generator) => {
+            Some(Ok(vec![watershed_sources::generator::table_schema(
+                generator.stream,
+                &generator.heartbeat(),
+            )]))
+        }
+        SourceConfig::Kafka(kafka) => kafka.declared_tables(),
+        // Known once connected: checked when each table first appears.
+        SourceConfig::Mysql(_) => None,
+    };
+    match declared {
+        None => {}
+        Some(Err(message)) => problems.push((vec!["source".into()], message)),
+        Some(Ok(tables)) => problems.extend(transforms::check_against(
+            &config.transforms,
+            &tables,
+            config.mask_key.as_ref(),
+        )),
     }
     problems
 }

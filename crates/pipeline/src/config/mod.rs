@@ -8,6 +8,7 @@ mod error;
 mod fuzz_tests;
 mod load;
 mod model;
+mod transforms;
 mod yaml;
 
 pub use env::{Environment, Override};
@@ -17,3 +18,4 @@ pub use model::{
     BatchOverrides, BatchSettings, BufferConfig, DeadLetterConfig, OnTableError, PipelineConfig,
     RetryConfig, SchemaChanges, SinkConfig, SourceConfig, TablePolicy, TableSettings,
 };
+pub use transforms::{ChainProblem, MaskKey, TransformConfig, chain_for};

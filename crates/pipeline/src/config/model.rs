@@ -14,6 +14,8 @@ use watershed_sources::generator::GeneratorConfig;
 use watershed_sources::kafka::KafkaSourceConfig;
 use watershed_sources::mysql::MysqlConfig;
 
+use super::transforms::{MaskKey, TransformConfig};
+
 /// A resolved, validated pipeline file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PipelineConfig {
@@ -30,6 +32,12 @@ pub struct PipelineConfig {
     pub buffer: BufferConfig,
     /// Where records the source could not apply go.
     pub dead_letter: DeadLetterConfig,
+    /// Row transforms, in order, each for the tables it names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<TransformConfig>,
+    /// The key of `mask: hash` (printed as `***`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mask_key: Option<MaskKey>,
 }
 
 /// `source.kind` and its keys.

@@ -14,8 +14,14 @@ use super::error::{ConfigError, KeyPath};
 /// Where each key path of the document was written (1-based lines).
 pub type LineIndex = HashMap<KeyPath, usize>;
 
-/// Parses one YAML document into a JSON tree and its line index.
-pub fn parse(text: &str, env: &Environment) -> Result<(Value, LineIndex), ConfigError> {
+/// The order keys were written in, document-wide: mappings whose order
+/// means something (`derive`, `mask`, the steps of a transform) read it
+/// back, as the JSON tree keeps keys sorted.
+pub type KeyOrder = HashMap<KeyPath, usize>;
+
+/// Parses one YAML document into a JSON tree, its line index and the
+/// order of its keys.
+pub fn parse(text: &str, env: &Environment) -> Result<(Value, LineIndex, KeyOrder), ConfigError> {
     let mut builder = TreeBuilder {
         env,
         stack: Vec::new(),
@@ -23,6 +29,7 @@ pub fn parse(text: &str, env: &Environment) -> Result<(Value, LineIndex), Config
         root: None,
         anchors: HashMap::new(),
         lines: LineIndex::new(),
+        order: KeyOrder::new(),
         error: None,
     };
     let mut parser = Parser::new_from_str(text);
@@ -36,7 +43,7 @@ pub fn parse(text: &str, env: &Environment) -> Result<(Value, LineIndex), Config
         return Err(error);
     }
     let root = builder.root.unwrap_or(Value::Null);
-    Ok((root, builder.lines))
+    Ok((root, builder.lines, builder.order))
 }
 
 /// Resolves a plain (unquoted) scalar by YAML's core schema.
@@ -73,6 +80,7 @@ struct TreeBuilder<'a> {
     root: Option<Value>,
     anchors: HashMap<usize, Value>,
     lines: LineIndex,
+    order: KeyOrder,
     error: Option<ConfigError>,
 }
 
@@ -85,6 +93,8 @@ impl TreeBuilder<'_> {
             *key = Some(text.clone());
             self.path.push(text);
             self.lines.insert(self.path.clone(), mark.line());
+            let next = self.order.len();
+            self.order.insert(self.path.clone(), next);
             return;
         }
         let value = match self.env.interpolate(&text) {
@@ -187,7 +197,7 @@ mod tests {
     #[test]
     fn keys_remember_their_lines() {
         let text = "name: hb\nsource:\n  kind: generator\n  count: 5\nlist:\n  - a\n  - b\n";
-        let (tree, lines) = parse(text, Environment::empty()).unwrap();
+        let (tree, lines, _) = parse(text, Environment::empty()).unwrap();
         assert_eq!(tree["source"]["count"], 5);
         assert_eq!(tree["list"][1], "b");
         assert_eq!(lines[&path("name")], 1);
@@ -197,7 +207,8 @@ mod tests {
 
     #[test]
     fn quoted_scalars_stay_strings() {
-        let (tree, _) = parse("a: '5'\nb: 5\nc: true\nd: ~\ne: 1.5", Environment::empty()).unwrap();
+        let (tree, ..) =
+            parse("a: '5'\nb: 5\nc: true\nd: ~\ne: 1.5", Environment::empty()).unwrap();
         assert_eq!(tree["a"], "5");
         assert_eq!(tree["b"], 5);
         assert_eq!(tree["c"], true);
@@ -207,7 +218,7 @@ mod tests {
 
     #[test]
     fn anchors_and_aliases_copy_values() {
-        let (tree, _) = parse(
+        let (tree, ..) = parse(
             "base: &b { max_rows: 3 }\nother: *b\n",
             Environment::empty(),
         )

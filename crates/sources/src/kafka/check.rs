@@ -50,7 +50,7 @@ pub async fn check(config: &KafkaSourceConfig) -> Vec<Check> {
     for wanted in &config.topics {
         let matching: Vec<&(String, usize)> = topics
             .iter()
-            .filter(|(name, _)| matches(wanted, name))
+            .filter(|(name, _)| watershed_events::glob_matches(wanted, name))
             .collect();
         let name = format!("source topic {wanted}");
         if matching.is_empty() {
@@ -68,38 +68,4 @@ pub async fn check(config: &KafkaSourceConfig) -> Vec<Check> {
         }
     }
     checks
-}
-
-/// `*` matches any run of characters; anything else itself.
-pub(crate) fn matches(pattern: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == name;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first) || !name[first.len()..].ends_with(last) {
-        return false;
-    }
-    let mut rest = &name[first.len()..name.len() - last.len()];
-    for middle in &parts[1..parts.len() - 1] {
-        match rest.find(middle) {
-            Some(at) => rest = &rest[at + middle.len()..],
-            None => return false,
-        }
-    }
-    true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::matches;
-
-    #[test]
-    fn star_patterns() {
-        assert!(matches("shop.shop.*", "shop.shop.orders"));
-        assert!(!matches("shop.shop.*", "shop.other.orders"));
-        assert!(matches("a*c*e", "abcde"));
-        assert!(!matches("a*c*e", "abde"));
-        assert!(matches("plain", "plain") && !matches("plain", "plainer"));
-    }
 }

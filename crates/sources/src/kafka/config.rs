@@ -158,6 +158,31 @@ impl KafkaSourceConfig {
         Ok(())
     }
 
+    /// `format: json`: the tables its records become, known without a
+    /// broker when `table` is set or every topic is named in full; `None`
+    /// otherwise (and for Debezium records, which carry their schema).
+    pub fn declared_tables(&self) -> Option<Result<Vec<watershed_events::TableSchema>, String>> {
+        if self.format != SourceFormat::Json {
+            return None;
+        }
+        let names: Vec<&str> = match &self.table {
+            Some(table) => vec![table.as_str()],
+            None if self.topics.iter().any(|t| t.contains('*')) => return None,
+            None => self
+                .topics
+                .iter()
+                .map(|topic| topic.rsplit('.').next().unwrap_or(topic))
+                .collect(),
+        };
+        let tables = names
+            .into_iter()
+            .map(|name| {
+                super::json::JsonDecoder::new(self, name).map(|d| d.table().as_ref().clone())
+            })
+            .collect();
+        Some(tables)
+    }
+
     /// librdkafka's subscription: names as they are, `*` patterns as
     /// anchored regular expressions.
     pub(crate) fn subscription(&self) -> Vec<String> {

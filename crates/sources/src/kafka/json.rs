@@ -9,6 +9,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 use watershed_events::{Change, LogicalType, TableName, TableSchema, Timestamp, Value};
 
+use watershed_transforms::expr::{Compiled, EvalContext, Type, compile};
+
 use super::config::KafkaSourceConfig;
 use super::debezium_values::value_of;
 
@@ -16,7 +18,8 @@ use super::debezium_values::value_of;
 #[derive(Debug)]
 pub(crate) struct JsonDecoder {
     table: Arc<TableSchema>,
-    checks: Vec<Condition>,
+    /// `validate:` conditions, in the pipeline's expression language.
+    checks: Vec<Compiled>,
 }
 
 impl JsonDecoder {
@@ -56,7 +59,17 @@ impl JsonDecoder {
         let checks = config
             .validate
             .iter()
-            .map(|text| Condition::parse(text, &table))
+            .map(|text| {
+                let compiled =
+                    compile(text, &table).map_err(|e| format!("source.validate: {e}"))?;
+                if !matches!(compiled.ty(), Type::Bool | Type::Null) {
+                    return Err(format!(
+                        "source.validate: `{text}`: is {}, not a condition",
+                        compiled.ty()
+                    ));
+                }
+                Ok(compiled)
+            })
             .collect::<Result<Vec<_>, String>>()?;
         Ok(Self {
             table: Arc::new(table),
@@ -81,8 +94,14 @@ impl JsonDecoder {
             return Err("value is not a JSON object".into());
         };
         let row = self.row(&object)?;
+        let cx = EvalContext { now };
         for check in &self.checks {
-            check.holds(&self.table, &row, now)?;
+            // Unknown (NULL) passes, as in a SQL CHECK.
+            match check.test(&row, &cx) {
+                Ok(Some(false)) => return Err(check.failure(&row, &self.table, |_| true)),
+                Ok(_) => {}
+                Err(error) => return Err(error.to_string()),
+            }
         }
         Ok(Some(Change::insert(self.table.clone(), row)))
     }
@@ -162,172 +181,6 @@ fn plain_value(column: &watershed_events::Column, json: &Json) -> Result<Value, 
             }
         }
         _ => value_of(column, json).map_err(|_| bad()),
-    }
-}
-
-/// One `validate` condition: `column op literal`, `column between a and
-/// b`, `column in (a, b)`; `now()` is the time the record is read.
-#[derive(Debug)]
-struct Condition {
-    text: String,
-    column: usize,
-    test: Test,
-}
-
-#[derive(Debug)]
-enum Test {
-    Compare(Op, Operand),
-    Between(Operand, Operand),
-    In(Vec<Operand>),
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Op {
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-}
-
-#[derive(Debug)]
-enum Operand {
-    Number(f64),
-    Text(String),
-    Now,
-}
-
-impl Condition {
-    fn parse(text: &str, table: &TableSchema) -> Result<Self, String> {
-        let bad = |why: &str| format!("source.validate: `{text}`: {why}");
-        let mut words = text.split_whitespace();
-        let column_name = words.next().ok_or_else(|| bad("empty"))?;
-        let column = table
-            .column_index(column_name)
-            .ok_or_else(|| bad(&format!("no column `{column_name}`")))?;
-        let rest: Vec<&str> = words.collect();
-        let operand = |word: &str| -> Result<Operand, String> {
-            if word.eq_ignore_ascii_case("now()") {
-                Ok(Operand::Now)
-            } else if let Some(s) = word.strip_prefix('\'').and_then(|w| w.strip_suffix('\'')) {
-                Ok(Operand::Text(s.to_owned()))
-            } else {
-                word.parse()
-                    .map(Operand::Number)
-                    .map_err(|_| bad(&format!("`{word}` is not a number, 'text' or now()")))
-            }
-        };
-        let test = match rest.as_slice() {
-            [op, value] => {
-                let op = match *op {
-                    "<" => Op::Lt,
-                    "<=" => Op::Le,
-                    ">" => Op::Gt,
-                    ">=" => Op::Ge,
-                    "=" | "==" => Op::Eq,
-                    "!=" | "<>" => Op::Ne,
-                    other => return Err(bad(&format!("unknown operator `{other}`"))),
-                };
-                Test::Compare(op, operand(value)?)
-            }
-            [between, low, and, high]
-                if between.eq_ignore_ascii_case("between") && and.eq_ignore_ascii_case("and") =>
-            {
-                Test::Between(operand(low)?, operand(high)?)
-            }
-            [kw, ..] if kw.eq_ignore_ascii_case("in") => {
-                let list = rest[1..].join(" ");
-                let inner = list
-                    .trim()
-                    .strip_prefix('(')
-                    .and_then(|l| l.strip_suffix(')'))
-                    .ok_or_else(|| bad("expected in (a, b, …)"))?;
-                Test::In(
-                    inner
-                        .split(',')
-                        .map(|w| operand(w.trim()))
-                        .collect::<Result<_, _>>()?,
-                )
-            }
-            _ => {
-                return Err(bad(
-                    "expected `column op value`, `column between a and b` or `column in (…)`",
-                ));
-            }
-        };
-        Ok(Self {
-            text: text.to_owned(),
-            column,
-            test,
-        })
-    }
-
-    fn holds(&self, table: &TableSchema, row: &[Value], now: Timestamp) -> Result<(), String> {
-        let value = &row[self.column];
-        if matches!(value, Value::Null) {
-            return Ok(());
-        }
-        let ok = match &self.test {
-            Test::Compare(op, operand) => compare(value, operand, now).is_some_and(|o| match op {
-                Op::Lt => o.is_lt(),
-                Op::Le => o.is_le(),
-                Op::Gt => o.is_gt(),
-                Op::Ge => o.is_ge(),
-                Op::Eq => o.is_eq(),
-                Op::Ne => o.is_ne(),
-            }),
-            Test::Between(low, high) => {
-                compare(value, low, now).is_some_and(|o| o.is_ge())
-                    && compare(value, high, now).is_some_and(|o| o.is_le())
-            }
-            Test::In(items) => items
-                .iter()
-                .any(|item| compare(value, item, now).is_some_and(|o| o.is_eq())),
-        };
-        if ok {
-            Ok(())
-        } else {
-            let column = &table.columns[self.column].name;
-            Err(format!(
-                "fails `{}` ({column} = {})",
-                self.text,
-                show(value)
-            ))
-        }
-    }
-}
-
-fn show(value: &Value) -> String {
-    match value {
-        Value::Int(n) => n.to_string(),
-        Value::UInt(n) => n.to_string(),
-        Value::Float64(f) => f.to_string(),
-        Value::Float32(f) => f.to_string(),
-        Value::Decimal(d) => d.as_str().to_owned(),
-        Value::Text(s) | Value::Enum(s) => s.to_string(),
-        Value::Timestamp(t) => format!("{} µs since the epoch", t.micros),
-        other => format!("{other:?}"),
-    }
-}
-
-fn compare(value: &Value, operand: &Operand, now: Timestamp) -> Option<std::cmp::Ordering> {
-    let number = match value {
-        Value::Int(n) => Some(*n as f64),
-        Value::UInt(n) => Some(*n as f64),
-        Value::Float32(f) => Some(f64::from(*f)),
-        Value::Float64(f) => Some(*f),
-        Value::Decimal(d) => d.as_str().parse().ok(),
-        _ => None,
-    };
-    match (operand, value) {
-        (Operand::Number(x), _) => number?.partial_cmp(x),
-        (Operand::Text(t), Value::Text(s) | Value::Enum(s)) => Some(s.as_ref().cmp(t.as_str())),
-        (Operand::Now, Value::Timestamp(t)) => Some(t.micros.cmp(&now.micros)),
-        (Operand::Now, Value::DateTime(dt)) => {
-            Some(Timestamp::from_datetime(*dt).micros.cmp(&now.micros))
-        }
-        _ => None,
     }
 }
 

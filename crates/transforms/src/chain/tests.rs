@@ -106,7 +106,7 @@ fn validate_rejects_a_whole_update_by_its_new_row_and_never_a_delete() {
     assert_eq!(
         validate.apply(&bad, &cx()),
         Outcome::Rejected {
-            reason: "fails `amount >= 0`".into()
+            reason: "fails `amount >= 0` (amount = -1.00)".into()
         }
     );
     let delete = Change::delete(orders(), row(1, "-1.00", "bogus"));
@@ -243,4 +243,47 @@ fn masks_apply_to_both_images_and_hash_needs_a_key() {
     .unwrap_err()
     .to_string();
     assert!(typo.contains("`scramble` is not a mask"), "{typo}");
+}
+
+#[test]
+fn a_rejected_row_shows_its_masked_columns_masked_whatever_the_steps_before() {
+    let chain = chain(&[
+        StepSpec::Rename(vec![("internal_note".into(), "note".into())]),
+        StepSpec::Derive(vec![("twice".into(), "amount * 2".into())]),
+        StepSpec::Mask(vec![("note".into(), "redact".into())]),
+        StepSpec::Validate(vec!["amount > 0".into()]),
+    ]);
+    assert!(chain.masks());
+    let redacted = chain.redact_input(&row(1, "-5.00", "new"));
+    assert_eq!(redacted[3], Value::text("***"));
+    assert_eq!(
+        redacted[1],
+        Value::Decimal(Decimal::parse("-5.00").unwrap())
+    );
+    assert_eq!(
+        chain.describe(),
+        [
+            "rename: internal_note -> note",
+            "derive: twice = amount * 2 (numeric)",
+            "mask: note: redact",
+            "validate: amount > 0 (boolean)",
+        ]
+    );
+}
+
+#[test]
+fn reasons_show_the_values_read_except_masked_ones() {
+    let chain = chain(&[
+        StepSpec::Validate(vec!["amount > 0 or internal_note = 'ok'".into()]),
+        StepSpec::Mask(vec![("internal_note".into(), "hash".into())]),
+    ]);
+    let reason = match chain.apply(&Change::insert(orders(), row(1, "-5.00", "new")), &cx()) {
+        Outcome::Rejected { reason } => reason,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        reason,
+        "fails `amount > 0 or internal_note = 'ok'` (amount = -5.00)"
+    );
+    assert!(!reason.contains("secret"));
 }

@@ -77,17 +77,62 @@ pub enum Node {
 
 type Typed = (Node, Type);
 
+impl Node {
+    /// The columns the expression reads, by position, each once, in the
+    /// order they first appear.
+    pub fn columns(&self, out: &mut Vec<usize>) {
+        match self {
+            Node::Literal(_) => {}
+            Node::Column(i) => {
+                if !out.contains(i) {
+                    out.push(*i);
+                }
+            }
+            Node::Not(a) | Node::Neg(a) | Node::IsNull(a, _) | Node::Cast(a, _) => a.columns(out),
+            Node::And(a, b)
+            | Node::Or(a, b)
+            | Node::Compare(_, a, b)
+            | Node::Arith(_, a, b, _)
+            | Node::Concat(a, b) => {
+                a.columns(out);
+                b.columns(out);
+            }
+            Node::InList(a, items, _) => {
+                a.columns(out);
+                items.iter().for_each(|n| n.columns(out));
+            }
+            Node::Case(arms, otherwise) => {
+                for (when, then) in arms {
+                    when.columns(out);
+                    then.columns(out);
+                }
+                if let Some(n) = otherwise {
+                    n.columns(out);
+                }
+            }
+            Node::Coalesce(items) | Node::Call(_, items) => {
+                items.iter().for_each(|n| n.columns(out));
+            }
+        }
+    }
+}
+
 /// Parses and types `text` against `table`.
 pub fn compile(text: &str, table: &TableSchema) -> Result<Typed, String> {
-    let expr = Parser::new(&PostgreSqlDialect {})
+    let expr = parse(text)?;
+    Compiler { table }.expr(&expr)
+}
+
+/// Parses `text` as one expression (nothing after it).
+pub fn parse(text: &str) -> Result<Expr, String> {
+    Parser::new(&PostgreSqlDialect {})
         .try_with_sql(text)
         .and_then(|mut parser| {
             let expr = parser.parse_expr()?;
             parser.expect_token(&sqlparser::tokenizer::Token::EOF)?;
             Ok(expr)
         })
-        .map_err(|e| format!("does not parse: {e}"))?;
-    Compiler { table }.expr(&expr)
+        .map_err(|e| format!("does not parse: {e}"))
 }
 
 struct Compiler<'a> {

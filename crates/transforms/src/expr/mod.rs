@@ -80,6 +80,15 @@ pub fn compile(text: &str, table: &TableSchema) -> Result<Compiled, ExprError> {
     })
 }
 
+/// Checks that `text` parses as an expression, before any table is known
+/// (types and columns are checked by [`compile`]).
+pub fn check_syntax(text: &str) -> Result<(), ExprError> {
+    compile::parse(text).map(drop).map_err(|message| ExprError {
+        expression: text.to_owned(),
+        message,
+    })
+}
+
 impl Compiled {
     /// The expression as written.
     pub fn text(&self) -> &str {
@@ -89,6 +98,14 @@ impl Compiled {
     /// The type of the expression's value.
     pub fn ty(&self) -> Type {
         self.ty
+    }
+
+    /// The columns the expression reads, by position in the table it was
+    /// compiled against.
+    pub fn columns(&self) -> Vec<usize> {
+        let mut columns = Vec::new();
+        self.node.columns(&mut columns);
+        columns
     }
 
     /// The expression's value over `row` (the table's columns in order).
@@ -112,6 +129,51 @@ impl Compiled {
                 message: format!("is not a condition (gave {other:?})"),
             }),
         }
+    }
+}
+
+impl Compiled {
+    /// Why `row` fails this condition: `fails `text` (a = 1, b = x)`,
+    /// showing the values of the columns it reads that `shown` allows
+    /// (a masked column's value never appears).
+    pub fn failure(
+        &self,
+        row: &[Value],
+        table: &TableSchema,
+        shown: impl Fn(usize) -> bool,
+    ) -> String {
+        let values: Vec<String> = self
+            .columns()
+            .into_iter()
+            .filter(|&i| shown(i))
+            .filter_map(|i| {
+                let name = &table.columns.get(i)?.name;
+                Some(format!("{name} = {}", show(row.get(i)?)))
+            })
+            .collect();
+        if values.is_empty() {
+            format!("fails `{}`", self.text)
+        } else {
+            format!("fails `{}` ({})", self.text, values.join(", "))
+        }
+    }
+}
+
+/// A value as a reason shows it.
+fn show(value: &Value) -> String {
+    match value {
+        Value::Null => "NULL".into(),
+        Value::Int(n) => n.to_string(),
+        Value::UInt(n) => n.to_string(),
+        Value::Float64(f) => f.to_string(),
+        Value::Float32(f) => f.to_string(),
+        Value::Decimal(d) => d.as_str().to_owned(),
+        Value::Text(s) | Value::Enum(s) => format!("'{s}'"),
+        Value::Bool(b) => b.to_string(),
+        Value::Date(d) => d.to_string(),
+        Value::DateTime(dt) => dt.to_string(),
+        Value::Timestamp(ts) => ts.to_string(),
+        other => format!("{other:?}"),
     }
 }
 
