@@ -20,6 +20,14 @@ impl Failure {
     pub fn runtime(error: anyhow::Error) -> Self {
         Failure::Runtime(error)
     }
+
+    /// A usage error found while running names the pipeline file.
+    pub fn in_file(self, file: &std::path::Path) -> Self {
+        match self {
+            Failure::Usage(error) => Failure::Usage(error.context(file.display().to_string())),
+            runtime => runtime,
+        }
+    }
 }
 
 /// Prints the error as one line on stderr (passwords redacted) and returns

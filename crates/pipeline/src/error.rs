@@ -19,6 +19,11 @@ pub enum PipelineError {
     Task(String),
     #[error("{0}")]
     Unsupported(String),
+    /// The pipeline file asks for something the data cannot give (a
+    /// transform reading a column the source no longer has); the
+    /// position is kept.
+    #[error("{0}")]
+    Config(String),
     /// `on_table_error: isolate` asked for a table the source could not set aside.
     #[error("{reason} (the table could not be isolated: {refused})")]
     NotIsolated {
@@ -36,6 +41,7 @@ impl PipelineError {
             PipelineError::RetriesExhausted { .. }
             | PipelineError::Task(_)
             | PipelineError::Unsupported(_)
+            | PipelineError::Config(_)
             | PipelineError::NotIsolated { .. } => RetryHint::Fatal,
         }
     }
@@ -54,6 +60,11 @@ impl PipelineError {
         }
     }
 
+    /// A problem with the pipeline file found while running: exit 2.
+    pub fn is_config(&self) -> bool {
+        matches!(self, PipelineError::Config(_))
+    }
+
     /// A short label for the `kind` of `watershed_errors_total`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -62,6 +73,7 @@ impl PipelineError {
             PipelineError::RetriesExhausted { .. } => "retries_exhausted",
             PipelineError::Task(_) => "task",
             PipelineError::Unsupported(_) => "unsupported",
+            PipelineError::Config(_) => "config",
             PipelineError::NotIsolated { .. } => "sink",
         }
     }

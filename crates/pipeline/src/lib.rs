@@ -8,6 +8,7 @@ mod dead_letters;
 mod error;
 pub mod metrics;
 pub mod runtime;
+mod transform;
 pub mod verify;
 
 pub use connectors::{AnySink, AnySource, build_sink, build_source, check};

@@ -21,6 +21,7 @@ pub const SNAPSHOT_ROWS: &str = "watershed_snapshot_rows";
 pub const SNAPSHOT_TABLES_DONE: &str = "watershed_snapshot_tables_done";
 pub const TABLE_STATE: &str = "watershed_table_state";
 pub const DEAD_LETTERS: &str = "watershed_dead_letters";
+pub const ROWS_FILTERED: &str = "watershed_rows_filtered";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OriginLabels {
@@ -77,6 +78,7 @@ pub struct Metrics {
     snapshot_tables_done: Family<PipelineLabels, Gauge>,
     table_state: Family<TableStateLabels, Gauge>,
     dead_letters: Family<OriginLabels, Counter>,
+    rows_filtered: Family<TableLabels, Counter>,
     /// Unix milliseconds of the last commit; 0 before the first.
     last_checkpoint_ms: AtomicI64,
 }
@@ -96,6 +98,7 @@ impl Metrics {
         let snapshot_tables_done = Family::<PipelineLabels, Gauge>::default();
         let table_state = Family::<TableStateLabels, Gauge>::default();
         let dead_letters = Family::<OriginLabels, Counter>::default();
+        let rows_filtered = Family::<TableLabels, Counter>::default();
         registry.register(
             ROWS,
             "Rows read from the source (in) and committed to the sink (out)",
@@ -142,6 +145,11 @@ impl Metrics {
             "Records that could not be applied and were kept as dead letters",
             dead_letters.clone(),
         );
+        registry.register(
+            ROWS_FILTERED,
+            "Changes a transform's filter left out, per source table",
+            rows_filtered.clone(),
+        );
         Arc::new(Self {
             pipeline: pipeline.to_owned(),
             registry,
@@ -155,6 +163,7 @@ impl Metrics {
             snapshot_tables_done,
             table_state,
             dead_letters,
+            rows_filtered,
             last_checkpoint_ms: AtomicI64::new(0),
         })
     }
@@ -175,6 +184,14 @@ impl Metrics {
             origin: origin.to_owned(),
         };
         self.dead_letters.get_or_create(&labels).inc_by(count);
+    }
+
+    pub fn rows_filtered(&self, table: &str, count: u64) {
+        let labels = TableLabels {
+            pipeline: self.pipeline.clone(),
+            table: table.to_owned(),
+        };
+        self.rows_filtered.get_or_create(&labels).inc_by(count);
     }
 
     pub fn batch_committed(&self, seconds: f64) {

@@ -64,7 +64,14 @@ pub async fn execute(
     if let Ok(Err(e)) = http.task.await {
         tracing::warn!(error = %e, "http endpoints stopped with an error");
     }
-    let summary = outcome.map_err(|e| Failure::runtime(anyhow::Error::new(e)))?;
+    let summary = outcome.map_err(|e| {
+        // A transform the data no longer fits is the file's problem.
+        if e.is_config() {
+            Failure::usage(anyhow::Error::new(e))
+        } else {
+            Failure::runtime(anyhow::Error::new(e))
+        }
+    })?;
     tracing::info!(
         pipeline = %config.name,
         rows = summary.rows,

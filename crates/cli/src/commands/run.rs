@@ -25,7 +25,9 @@ pub async fn run(
         return Ok(());
     }
     let name = config.name.clone();
-    let (summary, _url) = execute(config, global, run_id, |_| {}).await?;
+    let (summary, _url) = execute(config, global, run_id, |_| {})
+        .await
+        .map_err(|f| f.in_file(file))?;
     let seconds = summary.elapsed.as_secs_f64();
     output::print(
         &json!({

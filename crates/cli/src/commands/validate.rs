@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::json;
 use watershed_events::TableName;
-use watershed_pipeline::config::{Environment, PipelineConfig, SourceConfig, load_file};
+use watershed_pipeline::config::{Environment, PipelineConfig, SourceConfig, chain_for, load_file};
 
 use crate::args::GlobalArgs;
 use crate::exit::Failure;
@@ -43,5 +43,44 @@ pub fn plan(config: &PipelineConfig) -> serde_json::Value {
         .collect();
     plan["resolved_tables"] = resolved.into();
     plan["default_batch"] = json!(config.default_batch());
+    if !config.transforms.is_empty() {
+        plan["chains"] = chains(config);
+    }
     plan
+}
+
+/// Each declared table's chain: its steps with the expressions' types, and
+/// the target table it produces.
+fn chains(config: &PipelineConfig) -> serde_json::Value {
+    let Some(Ok(tables)) = config.source.declared_tables() else {
+        return json!(
+            "compiled as the source shows each table (its schema is known once connected)"
+        );
+    };
+    let mut chains = serde_json::Map::new();
+    for table in tables {
+        // The file loaded, so every chain compiles.
+        let Ok(Some(chain)) = chain_for(&config.transforms, &table, config.mask_key.as_ref())
+        else {
+            continue;
+        };
+        let output = chain.output();
+        let columns: Vec<String> = output
+            .columns
+            .iter()
+            .map(|c| {
+                let null = if c.nullable { "" } else { " not null" };
+                format!(
+                    "{} {}{null}",
+                    c.name,
+                    watershed_schema::dialect::postgres::column_type(&c.logical_type)
+                )
+            })
+            .collect();
+        chains.insert(
+            table.name.to_string(),
+            json!({ "steps": chain.describe(), "target": output.name.to_string(), "columns": columns }),
+        );
+    }
+    chains.into()
 }

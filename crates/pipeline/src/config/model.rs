@@ -214,6 +214,25 @@ impl SourceConfig {
     }
 }
 
+impl SourceConfig {
+    /// The tables the source produces, where the file declares them
+    /// (generator, Kafka JSON); `None` when only a connection tells
+    /// (MySQL, Debezium records), and transforms are then checked as each
+    /// table first appears.
+    pub fn declared_tables(&self) -> Option<Result<Vec<watershed_events::TableSchema>, String>> {
+        match self {
+            SourceConfig::Generator(generator) => {
+                Some(Ok(vec![watershed_sources::generator::table_schema(
+                    generator.stream,
+                    &generator.heartbeat(),
+                )]))
+            }
+            SourceConfig::Kafka(kafka) => kafka.declared_tables(),
+            SourceConfig::Mysql(_) => None,
+        }
+    }
+}
+
 impl PipelineConfig {
     /// The batch bounds of one table: built-in, then `defaults`, then its
     /// schema's, then its own; the nearest setting wins.

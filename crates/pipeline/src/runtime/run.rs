@@ -21,6 +21,7 @@ use super::shutdown::{Shutdown, ShutdownTrigger};
 use crate::config::{OnTableError, PipelineConfig, SchemaChanges};
 use crate::error::PipelineError;
 use crate::metrics::Metrics;
+use crate::transform::Transformer;
 
 /// What a run shares with the rest of the process.
 #[derive(Clone)]
@@ -210,7 +211,15 @@ where
     let (tx, rx) = bounded(config.buffer.max_rows, config.buffer.max_bytes);
     let (ack_tx, ack_rx) = watch::channel(None);
     let (stop, stopped) = ShutdownTrigger::new();
-    let reader = tokio::spawn(read_source(source, tx, ack_rx, stopped, options.clone()));
+    let transformer = Transformer::new(config);
+    let reader = tokio::spawn(read_source(
+        source,
+        transformer,
+        tx,
+        ack_rx,
+        stopped,
+        options.clone(),
+    ));
 
     let mut last = None;
     let mut batcher = Batcher::new(config.clone());
@@ -220,15 +229,17 @@ where
         Ok((source, read)) => (Some(source), read),
         Err(e) => (
             None,
-            Err(SourceError::Transient {
+            Err(PipelineError::Source(SourceError::Transient {
                 context: "source task".into(),
                 message: e.to_string(),
-            }),
+            })),
         ),
     };
     let outcome = match (written, read) {
+        // A broken transform stopped the reader: that is the cause.
+        (_, Err(e)) if e.is_config() => Err((e, last)),
         (Err(e), _) => Err((e.into(), last)),
-        (Ok(()), Err(e)) => Err((e.into(), last)),
+        (Ok(()), Err(e)) => Err((e, last)),
         // Nothing new committed: the position is where this run resumed.
         (Ok(()), Ok(())) => Ok(last.or(resume)),
     };
@@ -245,15 +256,17 @@ where
     (Some(source), outcome)
 }
 
-/// The source side: read chunks into the channel, apply acknowledgements
-/// as they arrive, stop on `stopped` or on the shutdown.
+/// The source side: read chunks, pass them through the transforms, into
+/// the channel; apply acknowledgements as they arrive, stop on `stopped`
+/// or on the shutdown.
 async fn read_source<S: Source>(
     mut source: S,
+    mut transformer: Option<Transformer>,
     tx: ChunkSender,
     mut acks: watch::Receiver<Option<Position>>,
     mut stopped: Shutdown,
     options: RunOptions,
-) -> (S, Result<(), SourceError>) {
+) -> (S, Result<(), PipelineError>) {
     let mut shutdown = options.shutdown.clone();
     let result = async {
         loop {
@@ -277,6 +290,12 @@ async fn read_source<S: Source>(
             }
             let rows = count_rows(&events, &options.metrics, "in");
             options.progress.read(rows);
+            let events = match &mut transformer {
+                Some(transformer) => transformer
+                    .apply(events, &options.metrics)
+                    .map_err(|problem| PipelineError::Config(problem.to_string()))?,
+                None => events,
+            };
             let sending = Instant::now();
             tokio::select! {
                 biased;
