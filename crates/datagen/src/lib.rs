@@ -17,6 +17,7 @@ pub mod codes;
 pub mod deferred;
 mod error;
 pub mod events;
+mod fake_mask;
 mod fill;
 pub mod infer;
 mod kind;
@@ -35,6 +36,7 @@ pub mod workload;
 
 pub use cell::Cell;
 pub use error::DatagenError;
+pub use fake_mask::GenFaker;
 pub use kind::Kind;
 pub use locale::Locale;
 pub use output::{Existing, Format, TableSummary, Target, load, write_files};

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use watershed_events::{Change, ChangeOp, Column, LogicalType, Row, TableName, TableSchema, Value};
 
 use crate::expr::{Compiled, EvalContext, ExprError, Type, compile};
-use crate::mask::Mask;
+use crate::mask::{BoundMask, Faker, Mask};
 
 /// One step as a pipeline file states it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +69,7 @@ enum Step {
     /// The columns kept, by their position in the input.
     Keep(Vec<usize>),
     /// Columns masked by position, and the `hash` key.
-    Mask(Vec<(usize, Mask)>, Arc<[u8]>),
+    Mask(Vec<(usize, BoundMask)>, Arc<[u8]>),
 }
 
 /// A compiled chain and the schema it produces.
@@ -79,7 +79,7 @@ pub struct Chain {
     output: Arc<TableSchema>,
     /// Input columns some step masks, with the mask: applied to an input
     /// row before it is shown anywhere (a rejected row's dead letter).
-    input_masks: Vec<(usize, Mask)>,
+    input_masks: Vec<(usize, BoundMask)>,
     /// `hash`'s key.
     key: Arc<[u8]>,
     /// Each step's expressions and their types, for `watershed validate`.
@@ -94,6 +94,16 @@ impl Chain {
         input: &TableSchema,
         mask_key: Option<&[u8]>,
     ) -> Result<Chain, StepError> {
+        Self::compile_with(specs, input, mask_key, None)
+    }
+
+    /// [`Chain::compile`], with the generators `mask: fake` draws from.
+    pub fn compile_with(
+        specs: &[StepSpec],
+        input: &TableSchema,
+        mask_key: Option<&[u8]>,
+        faker: Option<&dyn Faker>,
+    ) -> Result<Chain, StepError> {
         let mut shape = Shape {
             schema: input.clone(),
             origin: (0..input.columns.len()).map(Some).collect(),
@@ -104,7 +114,7 @@ impl Chain {
         // Per validate step: the input position of each column it sees.
         let mut origins = Vec::new();
         for (index, spec) in specs.iter().enumerate() {
-            let compiled = step(spec, &mut shape, mask_key)
+            let compiled = step(spec, &mut shape, mask_key, faker)
                 .map_err(|error| StepError { step: index, error })?;
             described.push(describe(spec, compiled.as_ref()));
             if matches!(compiled, Some(Step::Validate(..))) {
@@ -279,7 +289,7 @@ struct Shape {
     schema: TableSchema,
     /// Per column: its position in the input, `None` when derived.
     origin: Vec<Option<usize>>,
-    input_masks: Vec<(usize, Mask)>,
+    input_masks: Vec<(usize, BoundMask)>,
 }
 
 /// Compiles one step against `shape` and leaves `shape` as the step does;
@@ -288,6 +298,7 @@ fn step(
     spec: &StepSpec,
     state: &mut Shape,
     mask_key: Option<&[u8]>,
+    faker: Option<&dyn Faker>,
 ) -> Result<Option<Step>, ChainError> {
     let shape = &mut state.schema;
     let shape_error = |shape: &TableSchema, message: String| ChainError::Shape {
@@ -386,23 +397,38 @@ fn step(
                 };
                 let mask = Mask::parse(spelled)
                     .map_err(|m| shape_error(shape, format!("mask.{name}: {m}")))?;
-                if mask == Mask::Hash && mask_key.is_none() {
+                if matches!(mask, Mask::Hash | Mask::Fake) && mask_key.is_none() {
+                    let spelled = if mask == Mask::Hash { "hash" } else { "fake" };
                     return Err(shape_error(
                         shape,
                         format!(
-                            "mask.{name}: `hash` needs `mask_key` (e.g. mask_key: ${{WATERSHED_MASK_KEY}})"
+                            "mask.{name}: `{spelled}` needs `mask_key` (e.g. mask_key: ${{WATERSHED_MASK_KEY}})"
                         ),
                     ));
                 }
+                let bound = if mask == Mask::Fake {
+                    let faker = faker.ok_or_else(|| {
+                        shape_error(
+                            shape,
+                            format!("mask.{name}: `fake` has no value generators here"),
+                        )
+                    })?;
+                    let generator = faker
+                        .column(shape, &shape.columns[i])
+                        .map_err(|m| shape_error(shape, format!("mask.{name}: {m}")))?;
+                    BoundMask::fake(generator)
+                } else {
+                    BoundMask::plain(mask.clone())
+                };
                 let column = &mut shape.columns[i];
                 column.logical_type = mask.logical_type(&column.logical_type);
                 if mask == Mask::Null {
                     column.nullable = true;
                 }
                 if let Some(input) = state.origin[i] {
-                    state.input_masks.push((input, mask.clone()));
+                    state.input_masks.push((input, bound.clone()));
                 }
-                masked.push((i, mask));
+                masked.push((i, bound));
             }
             Step::Mask(masked, Arc::from(mask_key.unwrap_or_default()))
         }

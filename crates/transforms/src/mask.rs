@@ -1,14 +1,18 @@
 //! Masking a column's values before they leave the pipeline: `hash`
 //! (keyed HMAC-SHA-256 in hex, so equal inputs give equal outputs across
 //! tables and runs and joins still work, while without the key nothing
-//! can be guessed back), `redact` (`***`), `null`, and `keep_last(N)`
-//! (all but the last N characters as `*`). NULL stays NULL.
+//! can be guessed back), `redact` (`***`), `null`, `keep_last(N)` (all
+//! but the last N characters as `*`) and `fake` (a realistic value of
+//! the column's kind, drawn by a [`Faker`] from a seed that is the keyed
+//! hash of the original, so the same person always gets the same fake
+//! name). NULL stays NULL.
 
+use std::fmt;
 use std::sync::Arc;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use watershed_events::{LogicalType, Value};
+use watershed_events::{Column, LogicalType, TableSchema, Value};
 
 /// How a column is masked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +21,66 @@ pub enum Mask {
     Redact,
     Null,
     KeepLast(usize),
+    Fake,
+}
+
+/// Draws one column's fake value from a seed.
+pub type FakeFn = Arc<dyn Fn(u64) -> Value + Send + Sync>;
+
+/// Where `fake` values come from (`watershed gen`'s generators).
+pub trait Faker {
+    /// The generator for `column` of `table`, or why it has none.
+    fn column(&self, table: &TableSchema, column: &Column) -> Result<FakeFn, String>;
+}
+
+/// A column's mask with what it needs to run.
+#[derive(Clone)]
+pub struct BoundMask {
+    pub mask: Mask,
+    fake: Option<FakeFn>,
+}
+
+impl fmt::Debug for BoundMask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.mask)
+    }
+}
+
+impl BoundMask {
+    /// A mask that needs no generator (anything but `fake`).
+    pub fn plain(mask: Mask) -> Self {
+        Self { mask, fake: None }
+    }
+
+    /// `fake`, drawing from `generator`.
+    pub fn fake(generator: FakeFn) -> Self {
+        Self {
+            mask: Mask::Fake,
+            fake: Some(generator),
+        }
+    }
+
+    /// `value` masked; `key` is the pipeline's `mask_key`.
+    pub fn apply(&self, value: &Value, key: &[u8]) -> Value {
+        match (&self.mask, &self.fake) {
+            (Mask::Fake, Some(generator)) if !matches!(value, Value::Null | Value::Unchanged) => {
+                generator(seed(key, value))
+            }
+            (mask, _) => mask.apply(value, key),
+        }
+    }
+}
+
+/// The seed of a fake value: the keyed hash of the original's text.
+fn seed(key: &[u8], value: &Value) -> u64 {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        return 0;
+    };
+    mac.update(plain(value).as_bytes());
+    let digest = mac.finalize().into_bytes();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
 }
 
 impl Mask {
@@ -27,24 +91,25 @@ impl Mask {
             "hash" => Mask::Hash,
             "redact" => Mask::Redact,
             "null" => Mask::Null,
+            "fake" => Mask::Fake,
             _ => {
                 let count = lower
                     .strip_prefix("keep_last(")
                     .and_then(|rest| rest.strip_suffix(')'))
                     .and_then(|n| n.trim().parse().ok())
                     .ok_or_else(|| {
-                        format!("`{text}` is not a mask: hash, redact, null or keep_last(N)")
+                        format!("`{text}` is not a mask: hash, redact, null, keep_last(N) or fake")
                     })?;
                 Mask::KeepLast(count)
             }
         })
     }
 
-    /// The type a masked column holds: text, except `null`, which keeps
-    /// the column's own.
+    /// The type a masked column holds: text, except `null` and `fake`,
+    /// which keep the column's own.
     pub fn logical_type(&self, original: &LogicalType) -> LogicalType {
         match self {
-            Mask::Null => original.clone(),
+            Mask::Null | Mask::Fake => original.clone(),
             _ => LogicalType::Text { charset: None },
         }
     }
@@ -56,7 +121,8 @@ impl Mask {
         }
         match self {
             Mask::Null => Value::Null,
-            Mask::Redact => Value::text("***"),
+            // Without its generator (never built so), hide it all.
+            Mask::Redact | Mask::Fake => Value::text("***"),
             Mask::Hash => Value::Text(Arc::from(hash(key, &plain(value)))),
             Mask::KeepLast(n) => {
                 let text = plain(value);
@@ -160,7 +226,7 @@ mod tests {
         assert_eq!(Mask::parse(" NULL "), Ok(Mask::Null));
         assert_eq!(
             Mask::parse("keep_last(x)"),
-            Err("`keep_last(x)` is not a mask: hash, redact, null or keep_last(N)".into())
+            Err("`keep_last(x)` is not a mask: hash, redact, null, keep_last(N) or fake".into())
         );
     }
 }

@@ -477,8 +477,12 @@ fn transform_problems(config: &PipelineConfig) -> Vec<Problem> {
                     continue;
                 };
                 for (column, mask) in columns {
-                    if watershed_transforms::mask::Mask::parse(mask)
-                        == Ok(watershed_transforms::mask::Mask::Hash)
+                    use watershed_transforms::mask::Mask;
+                    let keyed = match Mask::parse(mask) {
+                        Ok(Mask::Hash) => "hash",
+                        Ok(Mask::Fake) => "fake",
+                        _ => continue,
+                    };
                     {
                         problems.push((
                             vec![
@@ -487,8 +491,10 @@ fn transform_problems(config: &PipelineConfig) -> Vec<Problem> {
                                 "mask".into(),
                                 column.clone(),
                             ],
-                            "`hash` needs a top-level `mask_key` (e.g. mask_key: ${WATERSHED_MASK_KEY})"
-                                .into(),
+                            format!(
+                                "`{keyed}` needs a top-level `mask_key` \
+                                 (e.g. mask_key: ${{WATERSHED_MASK_KEY}})"
+                            ),
                         ));
                     }
                 }

@@ -363,34 +363,37 @@ pub fn chain_for(
         }
     }
     let key = mask_key.map(|k| k.0.as_bytes());
-    Chain::compile(&specs, table, key).map(Some).map_err(|e| {
-        let (transform, step) = origin[e.step];
-        let mut path = step_path(transform, step);
-        // Name the condition or column whose expression failed.
-        if let ChainError::Expression(failed) = &e.error {
-            let entry = match &transform.steps[step] {
-                StepSpec::Validate(texts) => texts
-                    .iter()
-                    .position(|t| *t == failed.expression)
-                    .map(|n| n.to_string()),
-                StepSpec::Derive(columns) => columns
-                    .iter()
-                    .find(|(_, t)| *t == failed.expression)
-                    .map(|(c, _)| c.clone()),
-                _ => None,
-            };
-            path.extend(entry);
-        }
-        ChainProblem {
-            path,
-            at: transform.at(),
-            message: format!(
-                "table {}: {}",
-                table.name,
-                strip_table(&e.error.to_string())
-            ),
-        }
-    })
+    let faker = watershed_datagen::GenFaker::default();
+    Chain::compile_with(&specs, table, key, Some(&faker))
+        .map(Some)
+        .map_err(|e| {
+            let (transform, step) = origin[e.step];
+            let mut path = step_path(transform, step);
+            // Name the condition or column whose expression failed.
+            if let ChainError::Expression(failed) = &e.error {
+                let entry = match &transform.steps[step] {
+                    StepSpec::Validate(texts) => texts
+                        .iter()
+                        .position(|t| *t == failed.expression)
+                        .map(|n| n.to_string()),
+                    StepSpec::Derive(columns) => columns
+                        .iter()
+                        .find(|(_, t)| *t == failed.expression)
+                        .map(|(c, _)| c.clone()),
+                    _ => None,
+                };
+                path.extend(entry);
+            }
+            ChainProblem {
+                path,
+                at: transform.at(),
+                message: format!(
+                    "table {}: {}",
+                    table.name,
+                    strip_table(&e.error.to_string())
+                ),
+            }
+        })
 }
 
 /// `table x: message` → `message` (the caller names the table).

@@ -13,7 +13,7 @@ source: { kind: mysql, url: \"mysql://app:pw@127.0.0.1:3306\", server_id: 5401, 
 sink:   { kind: postgres, url: \"postgres://dwh:pw@127.0.0.1:5432/dwh\", schema: raw }
 mask_key: ${MASK}
 transforms:
-  - { table: \"shop.customers\", mask: { email: hash, phone: \"keep_last(4)\", birth_date: \"null\", notes: redact } }
+  - { table: \"shop.customers\", mask: { email: hash, phone: \"keep_last(4)\", full_name: fake, birth_date: \"null\", notes: redact } }
   - { table: \"shop.orders\", filter: \"status <> 'test'\" }
   - { table: \"shop.orders\", derive: { amount_with_vat: \"amount * 1.2\", order_day: \"date_trunc('day', created_at)\" } }
   - { table: \"shop.orders\", rename: { amt: amount }, drop: [internal_note], to: \"orders_clean\" }
@@ -49,6 +49,7 @@ fn the_issue_example_loads_with_steps_in_the_order_written() {
         [StepSpec::Mask(vec![
             ("email".into(), "hash".into()),
             ("phone".into(), "keep_last(4)".into()),
+            ("full_name".into(), "fake".into()),
             ("birth_date".into(), "null".into()),
             ("notes".into(), "redact".into()),
         ])]
@@ -118,7 +119,7 @@ fn mistakes_are_named_by_line_and_key_even_before_the_tables_are_known() {
     );
     assert_eq!(
         error(&SHOP.replace("redact", "scramble")),
-        "line 6: transforms.0.mask.notes: `scramble` is not a mask: hash, redact, null or keep_last(N)"
+        "line 6: transforms.0.mask.notes: `scramble` is not a mask: hash, redact, null, keep_last(N) or fake"
     );
     assert_eq!(
         error(&SHOP.replace("filter:", "filtre:")),
