@@ -5,8 +5,9 @@
 //! and evaluated over a row with SQL's three-valued logic and exact
 //! decimals. [`chain`] applies a table's row transforms (`validate`,
 //! `filter`, `derive`, `mask`, `rename`, `drop`, `to`) to changes; [`mask`]
-//! holds the masks.
+//! holds the masks; [`aggregate`] keeps windowed aggregates over changes.
 
+pub mod aggregate;
 pub mod chain;
 pub mod expr;
 pub mod mask;

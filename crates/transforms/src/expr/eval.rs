@@ -219,7 +219,7 @@ fn decimal_arith(op: Arith, a: BigDecimal, b: BigDecimal) -> Result<BigDecimal> 
 /// The digits after the point of `a / b`, as PostgreSQL chooses them
 /// (`select_div_scale`): at least 16 significant digits, and no fewer
 /// than either operand has after its point.
-fn division_scale(a: &BigDecimal, b: &BigDecimal) -> i64 {
+pub(crate) fn division_scale(a: &BigDecimal, b: &BigDecimal) -> i64 {
     let (w1, d1) = base_10000(a);
     let (w2, d2) = base_10000(b);
     let mut quotient_weight = w1 - w2;

@@ -19,9 +19,9 @@
 //! throughout, where PostgreSQL computes `int4` arithmetic on integer
 //! literals and `integer` columns in 32 bits and fails past 2^31.
 
-mod compile;
-mod datum;
-mod eval;
+pub(crate) mod compile;
+pub(crate) mod datum;
+pub(crate) mod eval;
 mod interval;
 
 use std::fmt;
@@ -115,6 +115,18 @@ impl Compiled {
             message,
         })?;
         Ok(datum.into_value())
+    }
+
+    /// [`Compiled::eval`] without turning the result into a cell.
+    pub(crate) fn eval_datum(
+        &self,
+        row: &[Value],
+        context: &EvalContext,
+    ) -> Result<datum::Datum, EvalError> {
+        eval::eval(&self.node, row, context).map_err(|message| EvalError {
+            expression: self.text.clone(),
+            message,
+        })
     }
 
     /// A condition over `row`: `Some(true)`, `Some(false)`, or `None` when
