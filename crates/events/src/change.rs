@@ -167,6 +167,19 @@ pub struct DeadLetter {
     pub error: String,
 }
 
+/// State a transform keeps beside the rows it produces (an aggregate's
+/// open groups, the last event of each watched key). It travels in its
+/// transaction like a change, so the sink writes it in the same commit as
+/// the rows and the position; the pipeline reads it back when it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateWrite {
+    /// Whose state: `aggregate:<name>`, `stale:<table>`.
+    pub scope: String,
+    pub key: String,
+    /// `None` deletes the key.
+    pub value: Option<String>,
+}
+
 /// One element of a source's ordered stream.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -175,6 +188,7 @@ pub enum Event {
     Schema(SchemaChange),
     Commit(TxCommit),
     DeadLetter(DeadLetter),
+    State(StateWrite),
 }
 
 impl Event {
@@ -187,6 +201,12 @@ impl Event {
                     + letter.key.as_ref().map_or(0, |k| k.len())
                     + letter.value.as_ref().map_or(0, |v| v.len())
                     + letter.error.len()
+            }
+            Event::State(state) => {
+                std::mem::size_of::<Self>()
+                    + state.scope.len()
+                    + state.key.len()
+                    + state.value.as_ref().map_or(0, String::len)
             }
             Event::Schema(_) | Event::Begin(_) | Event::Commit(_) => std::mem::size_of::<Self>(),
         }

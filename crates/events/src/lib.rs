@@ -14,7 +14,7 @@ mod temporal;
 mod value;
 
 pub use change::{
-    Change, ChangeOp, ColumnRename, DeadLetter, Event, SchemaChange, TxBegin, TxCommit,
+    Change, ChangeOp, ColumnRename, DeadLetter, Event, SchemaChange, StateWrite, TxBegin, TxCommit,
 };
 pub use check::{Check, CheckStatus};
 pub use control::{TableAction, TableControl};

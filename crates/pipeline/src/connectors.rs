@@ -266,4 +266,13 @@ impl Sink for AnySink {
             AnySink::Kafka(sink) => sink.flush(position).await,
         }
     }
+
+    async fn load_state(&mut self, scope: &str) -> Result<Vec<(String, String)>, SinkError> {
+        match self {
+            AnySink::Sqlite(sink) => sink.load_state(scope).await,
+            AnySink::Jsonl(sink) => sink.load_state(scope).await,
+            AnySink::Postgres(sink) => sink.load_state(scope).await,
+            AnySink::Kafka(sink) => sink.load_state(scope).await,
+        }
+    }
 }

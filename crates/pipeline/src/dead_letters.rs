@@ -116,6 +116,10 @@ impl Sink for PipelineSink {
         }
         self.main.flush(position).await
     }
+
+    async fn load_state(&mut self, scope: &str) -> Result<Vec<(String, String)>, SinkError> {
+        self.main.load_state(scope).await
+    }
 }
 
 #[cfg(test)]

@@ -158,4 +158,23 @@ pub trait Sink: Send {
     ) -> impl Future<Output = Result<(), SinkError>> + Send;
 
     fn flush(&mut self, position: &Position) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    /// The state rows ([`watershed_events::StateWrite`]) committed under
+    /// `scope`, as `(key, value)`. Sinks that keep no state refuse; the
+    /// pipeline file is checked so that only sinks that do are asked.
+    fn load_state(
+        &mut self,
+        scope: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, SinkError>> + Send {
+        let refused = no_state(scope);
+        async move { Err(refused) }
+    }
+}
+
+/// The refusal of a sink that keeps no transform state.
+pub(crate) fn no_state(scope: &str) -> SinkError {
+    SinkError::Refused(format!(
+        "this sink keeps no transform state ({scope}); aggregates and stale keys need a \
+         postgres or sqlite sink"
+    ))
 }

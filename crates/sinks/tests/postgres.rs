@@ -950,3 +950,39 @@ async fn sinks_opened_at_once_on_a_fresh_schema_lose_races_only_retryably() {
         }
     }
 }
+
+fn state(key: &str, value: Option<&str>) -> Event {
+    Event::State(watershed_events::StateWrite {
+        scope: "aggregate:hourly".into(),
+        key: key.into(),
+        value: value.map(str::to_owned),
+    })
+}
+
+#[tokio::test]
+async fn transform_state_commits_with_the_batch_and_reads_back() {
+    let db = Db::new("state");
+    let mut sink = db.sink(db.config()).await;
+    assert_eq!(sink.load_state("aggregate:hourly").await.unwrap(), []);
+    apply(
+        &mut sink,
+        1,
+        vec![
+            state("a", Some("1")),
+            state("b", Some("2")),
+            state("a", Some("3")),
+        ],
+    )
+    .await;
+    apply(&mut sink, 2, vec![state("b", None), state("c", Some("4"))]).await;
+    // Written, never flushed: a crash, then a fresh open.
+    sink.write(&transaction(3, vec![state("a", None)]))
+        .await
+        .expect("write");
+    drop(sink);
+    let mut sink = db.sink(db.config()).await;
+    let mut rows = sink.load_state("aggregate:hourly").await.unwrap();
+    rows.sort();
+    assert_eq!(rows, [("a".into(), "3".into()), ("c".into(), "4".into())]);
+    assert_eq!(sink.load_state("stale:other").await.unwrap(), []);
+}

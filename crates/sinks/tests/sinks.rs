@@ -716,3 +716,53 @@ async fn jsonl_refuses_a_checkpoint_written_by_another_pipeline() {
         Some(position(1))
     );
 }
+
+fn state(key: &str, value: Option<&str>) -> Event {
+    Event::State(watershed_events::StateWrite {
+        scope: "stale:heartbeats".into(),
+        key: key.into(),
+        value: value.map(str::to_owned),
+    })
+}
+
+#[tokio::test]
+async fn transform_state_commits_with_the_batch_and_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let mut sink = opened_sqlite(&path, "p").await;
+    assert_eq!(sink.load_state("stale:heartbeats").await.unwrap(), []);
+    sink.write(&transaction(
+        1,
+        vec![state("a", Some("1")), state("b", Some("2"))],
+    ))
+    .await
+    .unwrap();
+    sink.flush(&position(1)).await.unwrap();
+    sink.write(&transaction(
+        2,
+        vec![state("a", None), state("b", Some("5"))],
+    ))
+    .await
+    .unwrap();
+    drop(sink);
+    let mut sink = opened_sqlite(&path, "p").await;
+    assert_eq!(
+        sink.load_state("stale:heartbeats").await.unwrap(),
+        [
+            ("a".to_owned(), "1".to_owned()),
+            ("b".to_owned(), "2".to_owned())
+        ]
+    );
+    let mut jsonl = JsonlSink::new(
+        JsonlConfig {
+            path: dir.path().join("out.jsonl"),
+        },
+        "p",
+    );
+    jsonl.open().await.unwrap();
+    let refused = jsonl.load_state("stale:heartbeats").await.unwrap_err();
+    assert!(
+        refused.to_string().contains("postgres or sqlite sink"),
+        "{refused}"
+    );
+}

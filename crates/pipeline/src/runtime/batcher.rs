@@ -77,7 +77,7 @@ impl Batcher {
                         break;
                     }
                 }
-                Event::Begin(_) | Event::Schema(_) | Event::DeadLetter(_) => {}
+                Event::Begin(_) | Event::Schema(_) | Event::DeadLetter(_) | Event::State(_) => {}
             }
         }
         self.pending.extend(events.by_ref().take(taken));

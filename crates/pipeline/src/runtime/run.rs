@@ -455,7 +455,7 @@ fn count_snapshot_rows(events: &[Event], metrics: &Metrics) {
                 }
                 pending.clear();
             }
-            Event::Begin(_) | Event::Schema(_) | Event::DeadLetter(_) => {}
+            Event::Begin(_) | Event::Schema(_) | Event::DeadLetter(_) | Event::State(_) => {}
         }
     }
 }

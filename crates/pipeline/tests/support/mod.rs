@@ -443,7 +443,7 @@ impl Sink for RecordingSink {
                         record.staged.push(*id);
                         record.staged_tables.insert(change.table.name.to_string());
                     }
-                    Event::Schema(_) | Event::DeadLetter(_) => {}
+                    Event::Schema(_) | Event::DeadLetter(_) | Event::State(_) => {}
                 }
             }
         }

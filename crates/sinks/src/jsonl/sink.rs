@@ -178,6 +178,7 @@ impl JsonlSink {
                     }}),
                 ),
                 Event::Begin(_) | Event::Commit(_) | Event::Schema(_) => continue,
+                Event::State(state) => return Err(crate::sink::no_state(&state.scope)),
             }
             .map_err(|e| SinkError::Refused(format!("render change as JSON: {e}")))?;
             self.line.push(b'\n');

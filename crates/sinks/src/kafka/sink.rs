@@ -567,6 +567,7 @@ impl Sink for KafkaSink {
                     self.position = Some(commit.position.clone());
                     self.commit_ms = None;
                 }
+                Event::State(state) => return Err(crate::sink::no_state(&state.scope)),
             }
         }
         Ok(())

@@ -50,7 +50,7 @@ pub(crate) fn transactions(events: &[Event]) -> Vec<TxInfo> {
                 });
                 begun_at = None;
             }
-            Event::Change(_) | Event::Schema(_) | Event::DeadLetter(_) => {}
+            Event::Change(_) | Event::Schema(_) | Event::DeadLetter(_) | Event::State(_) => {}
         }
     }
     txs.push(TxInfo {

@@ -56,6 +56,9 @@ pub struct PostgresSink {
     frozen: Option<FrozenTables>,
     /// Consumer-group offsets shared with other members (kafka source).
     fence: OffsetFence,
+    /// Transform state written in this batch, by scope and key (the last
+    /// write of a key wins), applied at the end of each write.
+    state: HashMap<(String, String), Option<String>>,
 }
 
 /// Says which source tables' target shapes the sink must leave alone.
@@ -83,6 +86,7 @@ impl PostgresSink {
             nulled_values: 0,
             frozen: None,
             fence: OffsetFence::default(),
+            state: HashMap::new(),
         }
     }
 
@@ -300,6 +304,10 @@ impl PostgresSink {
             match event {
                 Event::Begin(_) => {}
                 Event::DeadLetter(letter) => self.dead_letter(letter).await?,
+                Event::State(state) => {
+                    let key = (state.scope.clone(), state.key.clone());
+                    self.state.insert(key, state.value.clone());
+                }
                 Event::Commit(_) => {
                     self.fill_positions(&txs[tx]).await?;
                     tx += 1;
@@ -338,7 +346,100 @@ impl PostgresSink {
         for table in pending {
             self.apply(table, &txs).await?;
         }
+        self.write_state().await
+    }
+
+    /// `<schema>._ws_state`, where transforms keep their state.
+    fn state_table(&self) -> (String, catalog::Target) {
+        let table = format!("{}._ws_state", quote_ident(&self.config.schema));
+        let target = catalog::Target {
+            schema: self.config.schema.clone(),
+            table: "_ws_state".into(),
+        };
+        (table, target)
+    }
+
+    /// Applies the batch's state writes: one upsert and one delete
+    /// statement, whatever their number.
+    async fn write_state(&mut self) -> Result<(), SinkError> {
+        if self.state.is_empty() {
+            return Ok(());
+        }
+        let (table, target) = self.state_table();
+        let pipeline = self.pipeline.clone();
+        let mut upserts: (Vec<String>, Vec<String>, Vec<String>) = Default::default();
+        let mut deletes: (Vec<String>, Vec<String>) = Default::default();
+        for ((scope, key), value) in std::mem::take(&mut self.state) {
+            match value {
+                Some(value) => {
+                    upserts.0.push(scope);
+                    upserts.1.push(key);
+                    upserts.2.push(value);
+                }
+                None => {
+                    deletes.0.push(scope);
+                    deletes.1.push(key);
+                }
+            }
+        }
+        let client = &self.session()?.client;
+        if catalog::columns(client, &target).await?.is_empty() {
+            catalog::lock_ddl(client, &target.schema).await?;
+            client
+                .batch_execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS {table} (pipeline text NOT NULL, \
+                     scope text NOT NULL, key text NOT NULL, value text NOT NULL, \
+                     PRIMARY KEY (pipeline, scope, key))"
+                ))
+                .await
+                .map_err(pg_err(|| format!("create table {table}")))?;
+        }
+        if !upserts.0.is_empty() {
+            client
+                .execute(
+                    &format!(
+                        "INSERT INTO {table} (pipeline, scope, key, value) \
+                         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[]) \
+                         ON CONFLICT (pipeline, scope, key) DO UPDATE SET value = EXCLUDED.value"
+                    ),
+                    &[&pipeline, &upserts.0, &upserts.1, &upserts.2],
+                )
+                .await
+                .map_err(pg_err(|| format!("write {table}")))?;
+        }
+        if !deletes.0.is_empty() {
+            client
+                .execute(
+                    &format!(
+                        "DELETE FROM {table} WHERE pipeline = $1 AND (scope, key) IN \
+                         (SELECT * FROM unnest($2::text[], $3::text[]))"
+                    ),
+                    &[&pipeline, &deletes.0, &deletes.1],
+                )
+                .await
+                .map_err(pg_err(|| format!("delete from {table}")))?;
+        }
         Ok(())
+    }
+
+    async fn read_state(&mut self, scope: &str) -> Result<Vec<(String, String)>, SinkError> {
+        let (table, target) = self.state_table();
+        let pipeline = self.pipeline.clone();
+        let client = &self.session()?.client;
+        if catalog::columns(client, &target).await?.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = client
+            .query(
+                &format!("SELECT key, value FROM {table} WHERE pipeline = $1 AND scope = $2"),
+                &[&pipeline, &scope],
+            )
+            .await
+            .map_err(pg_err(|| format!("read {table}")))?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<_, tokio_postgres::Error>>()
+            .map_err(pg_err(|| format!("read {table}")))
     }
 
     /// Index of the pending run for the change's table, starting a new
@@ -522,12 +623,17 @@ impl PostgresSink {
 }
 
 impl Sink for PostgresSink {
+    async fn load_state(&mut self, scope: &str) -> Result<Vec<(String, String)>, SinkError> {
+        self.read_state(scope).await
+    }
+
     /// Connects (or reuses a live connection after rolling back whatever
     /// it had open), creates the schema and checkpoint table when missing,
     /// and returns the position of the last committed batch.
     async fn open(&mut self) -> Result<Option<Position>, SinkError> {
         self.tables.clear();
         self.unpositioned.clear();
+        self.state.clear();
         let reused = match self.session.as_mut() {
             Some(session) if !session.client.is_closed() => session.reset().await.is_ok(),
             _ => false,
@@ -545,7 +651,7 @@ impl Sink for PostgresSink {
         let stages_rows = events.iter().any(|e| {
             matches!(
                 e,
-                Event::Change(_) | Event::Schema(_) | Event::DeadLetter(_)
+                Event::Change(_) | Event::Schema(_) | Event::DeadLetter(_) | Event::State(_)
             )
         });
         if !stages_rows && self.unpositioned.is_empty() {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
 use watershed_events::{
-    Change, ChangeOp, Check, DeadLetter, Event, Position, SchemaChange, TableName, TableSchema,
-    Value,
+    Change, ChangeOp, Check, DeadLetter, Event, Position, SchemaChange, StateWrite, TableName,
+    TableSchema, Value,
 };
 
 use super::config::SqliteConfig;
@@ -34,6 +34,11 @@ const DEAD_LETTERS: &str = "CREATE TABLE IF NOT EXISTS _ws_dead_letters (
     pipeline TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
     \"offset\" INTEGER NOT NULL, key BLOB, value BLOB, error TEXT NOT NULL,
     at TEXT NOT NULL)";
+
+/// Transform state ([`StateWrite`]), committed with the rows.
+const STATE: &str = "CREATE TABLE IF NOT EXISTS _ws_state (
+    pipeline TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (pipeline, scope, key))";
 
 impl SqliteSink {
     /// A sink for `pipeline`, whose checkpoint row is keyed by that name.
@@ -109,6 +114,43 @@ impl SqliteSink {
         Ok(())
     }
 
+    /// Keeps (or forgets) one key of a transform's state, in the batch.
+    fn state(&self, state: &StateWrite) -> Result<(), SinkError> {
+        let conn = self.connection()?;
+        conn.execute_batch(STATE)
+            .map_err(sqlite_err("create _ws_state"))?;
+        match &state.value {
+            Some(value) => conn
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO _ws_state (pipeline, scope, key, value) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                )
+                .and_then(|mut s| s.execute(params![self.pipeline, state.scope, state.key, value])),
+            None => conn
+                .prepare_cached(
+                    "DELETE FROM _ws_state WHERE pipeline = ?1 AND scope = ?2 AND key = ?3",
+                )
+                .and_then(|mut s| s.execute(params![self.pipeline, state.scope, state.key])),
+        }
+        .map_err(sqlite_err("write _ws_state"))?;
+        Ok(())
+    }
+
+    fn load_state_sync(&self, scope: &str) -> Result<Vec<(String, String)>, SinkError> {
+        let conn = self.connection()?;
+        conn.execute_batch(STATE)
+            .map_err(sqlite_err("create _ws_state"))?;
+        let mut statement = conn
+            .prepare("SELECT key, value FROM _ws_state WHERE pipeline = ?1 AND scope = ?2")
+            .map_err(sqlite_err("read _ws_state"))?;
+        statement
+            .query_map(params![self.pipeline, scope], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .and_then(Iterator::collect)
+            .map_err(sqlite_err("read _ws_state"))
+    }
+
     fn connect(&self) -> Result<Connection, SinkError> {
         let path = &self.config.path;
         let open_err = |e: rusqlite::Error| SinkError::Open {
@@ -167,6 +209,10 @@ impl SqliteSink {
                 }
                 Event::DeadLetter(letter) => {
                     self.dead_letter(letter)?;
+                    rest = &rest[1..];
+                }
+                Event::State(state) => {
+                    self.state(state)?;
                     rest = &rest[1..];
                 }
                 Event::Begin(_) | Event::Commit(_) => rest = &rest[1..],
@@ -391,6 +437,10 @@ impl Sink for SqliteSink {
 
     async fn flush(&mut self, position: &Position) -> Result<(), SinkError> {
         blocking(|| self.flush_sync(position))
+    }
+
+    async fn load_state(&mut self, scope: &str) -> Result<Vec<(String, String)>, SinkError> {
+        blocking(|| self.load_state_sync(scope))
     }
 }
 

@@ -165,7 +165,7 @@ pub fn assert_transactions_well_formed(events: &[Event]) {
                 assert!(open, "Commit without Begin at {i}");
                 open = false;
             }
-            Event::Change(_) | Event::DeadLetter(_) => {
+            Event::Change(_) | Event::DeadLetter(_) | Event::State(_) => {
                 assert!(open, "change outside a transaction at {i}")
             }
             Event::Schema(_) => {}
