@@ -5,6 +5,11 @@
 //! transaction (so it commits with the position past it, exactly once);
 //! a schema change that breaks a transform stops the pipeline before
 //! anything of the new shape is written.
+//!
+//! Aggregates then see the transformed changes; at each transaction's
+//! commit they add the target rows of the groups it touched and their
+//! state, so the sink commits rows, state and position together. Their
+//! state is read back from the sink when an attempt starts.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,8 +23,24 @@ use watershed_sinks::json::JsonRow;
 use watershed_transforms::chain::{Chain, Outcome, StepSpec};
 use watershed_transforms::expr::EvalContext;
 
-use crate::config::{ChainProblem, MaskKey, PipelineConfig, TransformConfig, chain_for};
+use watershed_events::StateWrite;
+use watershed_sinks::{Sink, SinkError};
+use watershed_transforms::aggregate::Aggregate;
+
+use crate::config::{
+    AggregateConfig, ChainProblem, MaskKey, PipelineConfig, TransformConfig, chain_for,
+};
 use crate::metrics::Metrics;
+
+/// One aggregate: compiled once its table's (transformed) shape is seen,
+/// with the state the sink held when the attempt started.
+struct Aggregating {
+    config: AggregateConfig,
+    compiled: Option<(Arc<TableSchema>, Aggregate)>,
+    restored: Vec<(String, String)>,
+    /// Its target table was announced to the sink in this attempt.
+    announced: bool,
+}
 
 /// A table's input schema and its compiled chain (`None`: no transform
 /// applies, its changes pass unchanged).
@@ -37,12 +58,13 @@ pub struct Transformer {
     /// before and after renames): scrubbed from dead letters the source
     /// made of records it could not read.
     masked_names: Vec<String>,
+    aggregates: Vec<Aggregating>,
 }
 
 impl Transformer {
-    /// `None` when the pipeline has no transforms.
+    /// `None` when the pipeline has no transforms or aggregates.
     pub fn new(config: &PipelineConfig) -> Option<Transformer> {
-        if config.transforms.is_empty() {
+        if config.transforms.is_empty() && config.aggregates.is_empty() {
             return None;
         }
         Some(Transformer {
@@ -50,40 +72,67 @@ impl Transformer {
             transforms: config.transforms.clone(),
             mask_key: config.mask_key.clone(),
             tables: HashMap::new(),
+            aggregates: config
+                .aggregates
+                .iter()
+                .map(|config| Aggregating {
+                    config: config.clone(),
+                    compiled: None,
+                    restored: Vec::new(),
+                    announced: false,
+                })
+                .collect(),
         })
+    }
+
+    /// Reads the aggregates' state as the sink's last commit left it.
+    pub async fn load<K: Sink>(&mut self, sink: &mut K) -> Result<(), SinkError> {
+        for aggregate in &mut self.aggregates {
+            aggregate.restored = sink.load_state(&aggregate.config.scope()).await?;
+        }
+        Ok(())
     }
 
     /// Passes a chunk of events through the transforms. A table whose
     /// chain no longer compiles (a column a transform uses was dropped)
     /// is a configuration problem: nothing of the chunk is kept.
-    pub fn apply(
-        &mut self,
-        events: Vec<Event>,
-        metrics: &Metrics,
-    ) -> Result<Vec<Event>, ChainProblem> {
+    pub fn apply(&mut self, events: Vec<Event>, metrics: &Metrics) -> Result<Vec<Event>, String> {
         let cx = EvalContext { now: now() };
         let mut out = Vec::with_capacity(events.len());
         let mut filtered: HashMap<String, u64> = HashMap::new();
         for event in events {
             match event {
                 Event::Change(change) => {
-                    let Some(chain) = self.chain(&change.table)? else {
-                        out.push(Event::Change(change));
-                        continue;
+                    let source = change.table.name.clone();
+                    let changes = match self.chain(&change.table).map_err(|p| p.to_string())? {
+                        None => vec![change],
+                        Some(chain) => match chain.apply(&change, &cx) {
+                            Outcome::Changes(changes) => {
+                                if changes.is_empty() {
+                                    *filtered.entry(source.to_string()).or_default() += 1;
+                                }
+                                changes
+                            }
+                            Outcome::Rejected { reason } => {
+                                out.push(Event::DeadLetter(rejected(&change, &chain, reason)));
+                                continue;
+                            }
+                        },
                     };
-                    match chain.apply(&change, &cx) {
-                        Outcome::Changes(changes) if changes.is_empty() => {
-                            *filtered.entry(change.table.name.to_string()).or_default() += 1;
-                        }
-                        Outcome::Changes(changes) => {
-                            out.extend(changes.into_iter().map(Event::Change));
-                        }
-                        Outcome::Rejected { reason } => {
-                            out.push(Event::DeadLetter(rejected(&change, &chain, reason)));
-                        }
+                    for change in &changes {
+                        self.aggregate(&source, change, &cx, &mut out)?;
                     }
+                    out.extend(changes.into_iter().map(Event::Change));
                 }
-                Event::Schema(schema) => out.push(Event::Schema(self.schema(schema)?)),
+                Event::Commit(commit) => {
+                    self.finish_aggregates(&mut out);
+                    out.push(Event::Commit(commit));
+                }
+                Event::Schema(schema) => {
+                    out.push(Event::Schema(
+                        self.schema(schema).map_err(|p| p.to_string())?,
+                    ));
+                }
                 Event::DeadLetter(letter) => out.push(Event::DeadLetter(self.scrub(letter))),
                 other => out.push(other),
             }
@@ -92,6 +141,81 @@ impl Transformer {
             metrics.rows_filtered(&table, n);
         }
         Ok(out)
+    }
+
+    /// Feeds a (transformed) change of `source` to the aggregates that
+    /// read it; rows they refuse (late ones) become dead letters.
+    fn aggregate(
+        &mut self,
+        source: &TableName,
+        change: &Change,
+        cx: &EvalContext,
+        out: &mut Vec<Event>,
+    ) -> Result<(), String> {
+        for aggregating in &mut self.aggregates {
+            if !aggregating.config.reads(source) {
+                continue;
+            }
+            let current = match aggregating.compiled.take() {
+                Some((input, aggregate))
+                    if Arc::ptr_eq(&input, &change.table) || input == change.table =>
+                {
+                    (input, aggregate)
+                }
+                Some((_, aggregate)) => (
+                    change.table.clone(),
+                    aggregating.config.rebind(aggregate, &change.table)?,
+                ),
+                None => {
+                    let mut aggregate = aggregating.config.compile(&change.table)?;
+                    aggregate.restore(&std::mem::take(&mut aggregating.restored))?;
+                    (change.table.clone(), aggregate)
+                }
+            };
+            let (input, aggregate) = aggregating.compiled.insert(current);
+            for refused in aggregate.apply(change, cx) {
+                let value = serde_json::to_vec(&JsonRow {
+                    schema: input,
+                    row: &refused.row,
+                })
+                .ok();
+                out.push(Event::DeadLetter(DeadLetter {
+                    origin: source.to_string(),
+                    partition: -1,
+                    offset: -1,
+                    key: None,
+                    value: value.map(Arc::from),
+                    error: format!(
+                        "aggregate {}: {}",
+                        aggregating.config.spec.name, refused.reason
+                    ),
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// At a transaction's commit: the aggregates' target rows and state.
+    fn finish_aggregates(&mut self, out: &mut Vec<Event>) {
+        for aggregating in &mut self.aggregates {
+            let Some((_, aggregate)) = &mut aggregating.compiled else {
+                continue;
+            };
+            let finished = aggregate.finish();
+            if !finished.changes.is_empty() && !aggregating.announced {
+                out.push(Event::Schema(SchemaChange::new(aggregate.output().clone())));
+                aggregating.announced = true;
+            }
+            out.extend(finished.changes.into_iter().map(Event::Change));
+            let scope = aggregating.config.scope();
+            out.extend(finished.state.into_iter().map(|(key, value)| {
+                Event::State(StateWrite {
+                    scope: scope.clone(),
+                    key,
+                    value,
+                })
+            }));
+        }
     }
 
     /// The chain for changes written under `table`, compiled once per

@@ -281,6 +281,24 @@ impl Aggregate {
         })
     }
 
+    /// The aggregate compiled against a new shape of its table, keeping
+    /// its open groups (their values stay what they were).
+    pub fn rebind(
+        self,
+        spec: &AggregateSpec,
+        input: &TableSchema,
+    ) -> Result<Aggregate, AggregateError> {
+        let mut next = Aggregate::compile(spec, input)?;
+        if next.group.len() == self.group.len() && next.measures.len() == self.measures.len() {
+            next.groups = self.groups;
+            next.closing = self.closing;
+            next.watermark = self.watermark;
+            next.watermark_moved = self.watermark_moved;
+            next.touched = self.touched;
+        }
+        Ok(next)
+    }
+
     /// The target table.
     pub fn output(&self) -> &Arc<TableSchema> {
         &self.output

@@ -46,7 +46,52 @@ pub fn plan(config: &PipelineConfig) -> serde_json::Value {
     if !config.transforms.is_empty() {
         plan["chains"] = chains(config);
     }
+    if !config.aggregates.is_empty() {
+        plan["aggregate_tables"] = aggregate_tables(config);
+    }
     plan
+}
+
+/// Each aggregate's target table: its columns and key.
+fn aggregate_tables(config: &PipelineConfig) -> serde_json::Value {
+    let Some(Ok(tables)) = config.source.declared_tables() else {
+        return json!("shaped as the source shows each table (its schema is known once connected)");
+    };
+    let mut shapes = serde_json::Map::new();
+    for aggregate in &config.aggregates {
+        let Some(table) = tables.iter().find(|t| aggregate.reads(&t.name)) else {
+            continue;
+        };
+        let input = match chain_for(&config.transforms, table, config.mask_key.as_ref()) {
+            Ok(Some(chain)) => chain.output().as_ref().clone(),
+            _ => table.clone(),
+        };
+        // The file loaded, so the aggregate compiles.
+        let Ok(compiled) = aggregate.compile(&input) else {
+            continue;
+        };
+        let output = compiled.output();
+        shapes.insert(
+            aggregate.spec.name.clone(),
+            json!({ "from": table.name.to_string(), "columns": columns(output), "key": output.primary_key }),
+        );
+    }
+    shapes.into()
+}
+
+fn columns(table: &watershed_events::TableSchema) -> Vec<String> {
+    table
+        .columns
+        .iter()
+        .map(|c| {
+            let null = if c.nullable { "" } else { " not null" };
+            format!(
+                "{} {}{null}",
+                c.name,
+                watershed_schema::dialect::postgres::column_type(&c.logical_type)
+            )
+        })
+        .collect()
 }
 
 /// Each declared table's chain: its steps with the expressions' types, and
@@ -65,21 +110,9 @@ fn chains(config: &PipelineConfig) -> serde_json::Value {
             continue;
         };
         let output = chain.output();
-        let columns: Vec<String> = output
-            .columns
-            .iter()
-            .map(|c| {
-                let null = if c.nullable { "" } else { " not null" };
-                format!(
-                    "{} {}{null}",
-                    c.name,
-                    watershed_schema::dialect::postgres::column_type(&c.logical_type)
-                )
-            })
-            .collect();
         chains.insert(
             table.name.to_string(),
-            json!({ "steps": chain.describe(), "target": output.name.to_string(), "columns": columns }),
+            json!({ "steps": chain.describe(), "target": output.name.to_string(), "columns": columns(output) }),
         );
     }
     chains.into()

@@ -11,6 +11,7 @@ use super::env::{Environment, Override};
 use super::error::{ConfigError, KeyPath, Location};
 use watershed_sinks::jsonl::JsonlConfig;
 
+use super::aggregates;
 use super::model::{
     BatchOverrides, BufferConfig, DeadLetterConfig, OnTableError, PipelineConfig, RetryConfig,
     SchemaChanges, SinkConfig, SourceConfig, TableSettings,
@@ -18,7 +19,7 @@ use super::model::{
 use super::transforms::{self, MaskKey};
 use super::yaml::{self, LineIndex};
 
-const TOP_LEVEL_KEYS: [&str; 11] = [
+const TOP_LEVEL_KEYS: [&str; 12] = [
     "name",
     "source",
     "sink",
@@ -30,6 +31,7 @@ const TOP_LEVEL_KEYS: [&str; 11] = [
     "dead_letter",
     "transforms",
     "mask_key",
+    "aggregates",
 ];
 const SOURCE_KINDS: &str = "generator, mysql, kafka";
 const SINK_KINDS: &str = "sqlite, jsonl, postgres, kafka";
@@ -57,6 +59,8 @@ struct RawPipeline {
     transforms: Option<Value>,
     #[serde(default)]
     mask_key: Option<String>,
+    #[serde(default)]
+    aggregates: Option<Value>,
 }
 
 /// `dead_letter: { kind: postgres_table }`: the sink's database unless
@@ -138,6 +142,10 @@ pub fn load_str(text: &str, base: &Path, env: &Environment) -> Result<PipelineCo
         None | Some(Value::Null) => Vec::new(),
         Some(value) => transforms::parse(value, &lines, &order).map_err(|p| locate.problem(p))?,
     };
+    let aggregates = match raw.aggregates {
+        None | Some(Value::Null) => Vec::new(),
+        Some(value) => aggregates::parse(value, &lines, &order).map_err(|p| locate.problem(p))?,
+    };
     let mut config = PipelineConfig {
         source: parse_source(raw.source).map_err(|p| locate.problem(p))?,
         sink,
@@ -150,6 +158,7 @@ pub fn load_str(text: &str, base: &Path, env: &Environment) -> Result<PipelineCo
         buffer: raw.buffer,
         transforms,
         mask_key: raw.mask_key.map(MaskKey),
+        aggregates,
     };
     resolve_paths(&mut config, base);
     match validate(&config).into_iter().next() {

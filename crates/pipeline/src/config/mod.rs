@@ -2,6 +2,7 @@
 //! overrides, parsed into plain structs, validated without I/O, with errors
 //! that name the key path and the line.
 
+mod aggregates;
 mod env;
 mod error;
 #[cfg(test)]
@@ -11,6 +12,7 @@ mod model;
 mod transforms;
 mod yaml;
 
+pub use aggregates::AggregateConfig;
 pub use env::{Environment, Override};
 pub use error::{ConfigError, Dotted, KeyPath, Location};
 pub use load::{load_file, load_str};

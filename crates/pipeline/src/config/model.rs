@@ -14,6 +14,7 @@ use watershed_sources::generator::GeneratorConfig;
 use watershed_sources::kafka::KafkaSourceConfig;
 use watershed_sources::mysql::MysqlConfig;
 
+use super::aggregates::AggregateConfig;
 use super::transforms::{MaskKey, TransformConfig};
 
 /// A resolved, validated pipeline file.
@@ -38,6 +39,9 @@ pub struct PipelineConfig {
     /// The key of `mask: hash` (printed as `***`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mask_key: Option<MaskKey>,
+    /// Target tables kept as aggregates of a table's changes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aggregates: Vec<AggregateConfig>,
 }
 
 /// `source.kind` and its keys.

@@ -197,6 +197,13 @@ where
         Ok(resume) => resume,
         Err(error) => return (Some(source), Err((error, None))),
     };
+    // Aggregates resume from the state committed with the checkpoint.
+    let mut transformer = Transformer::new(config);
+    if let Some(transformer) = &mut transformer
+        && let Err(error) = transformer.load(sink).await
+    {
+        return (Some(source), Err((error.into(), None)));
+    }
     tracing::info!(resume = %resume.as_ref().map_or("beginning".into(), ToString::to_string), "pipeline started");
     // Table states the checkpoint carries show before the first commit.
     if let Some(position) = &resume
@@ -211,7 +218,6 @@ where
     let (tx, rx) = bounded(config.buffer.max_rows, config.buffer.max_bytes);
     let (ack_tx, ack_rx) = watch::channel(None);
     let (stop, stopped) = ShutdownTrigger::new();
-    let transformer = Transformer::new(config);
     let reader = tokio::spawn(read_source(
         source,
         transformer,
@@ -293,7 +299,7 @@ async fn read_source<S: Source>(
             let events = match &mut transformer {
                 Some(transformer) => transformer
                     .apply(events, &options.metrics)
-                    .map_err(|problem| PipelineError::Config(problem.to_string()))?,
+                    .map_err(PipelineError::Config)?,
                 None => events,
             };
             let sending = Instant::now();
