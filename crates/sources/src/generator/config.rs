@@ -25,6 +25,10 @@ pub struct GeneratorConfig {
     /// Timestamp of event 0: RFC 3339, or `now` for live demos.
     #[serde(default)]
     pub start_time: StartTime,
+    /// Simulated milliseconds between events' timestamps; by default
+    /// 1 ms when unbounded, else one over the rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_ms: Option<u64>,
     /// heartbeat: customer ids run from 1 to this.
     #[serde(default = "default_customers")]
     pub customers: u64,
@@ -62,6 +66,9 @@ impl GeneratorConfig {
         }
         if self.customers == 0 {
             problems.push(("customers", "must be at least 1".to_owned()));
+        }
+        if self.interval_ms == Some(0) {
+            problems.push(("interval_ms", "must be at least 1".to_owned()));
         }
         let shaped =
             self.invalid_fraction != 0.0 || self.drift || self.customers != DEFAULT_CUSTOMERS;

@@ -33,9 +33,10 @@ impl GeneratorSource {
             StartTime::At(ts) => ts,
             StartTime::Now => now(),
         };
-        let step_micros = match config.rate {
-            Rate::Unbounded => UNBOUNDED_STEP_MICROS,
-            Rate::PerSecond(per_second) => ((1e6 / per_second) as i64).max(1),
+        let step_micros = match (config.interval_ms, config.rate) {
+            (Some(ms), _) => (ms as i64).saturating_mul(1000),
+            (None, Rate::Unbounded) => UNBOUNDED_STEP_MICROS,
+            (None, Rate::PerSecond(per_second)) => ((1e6 / per_second) as i64).max(1),
         };
         Self {
             table: Arc::new(table_schema(config.stream, &config.heartbeat())),
@@ -140,6 +141,7 @@ mod tests {
             count: Some(count),
             rate: Rate::Unbounded,
             start_time: StartTime::default(),
+            interval_ms: None,
             customers: 10_000,
             invalid_fraction: 0.0,
             drift: false,
