@@ -616,6 +616,29 @@ fn key(values: &[Datum], start: Option<i64>) -> String {
     json!([values, start]).to_string()
 }
 
+/// One value as a state key.
+pub(crate) fn encode_key(value: &Datum) -> String {
+    measure::encode(value).to_string()
+}
+
+pub(crate) fn encode_datum(value: &Datum) -> Json {
+    measure::encode(value)
+}
+
+pub(crate) fn decode_datum(json: &Json, ty: Type) -> Option<Datum> {
+    measure::decode(json, ty)
+}
+
+/// A value as a person reads it.
+pub(crate) fn show_datum(value: &Datum) -> String {
+    match value.clone().into_value() {
+        watershed_events::Value::Text(s) => s.to_string(),
+        watershed_events::Value::Int(n) => n.to_string(),
+        watershed_events::Value::Decimal(d) => d.as_str().to_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
 fn show_time(micros: i64) -> String {
     watershed_events::Timestamp::from_micros(micros).to_string()
 }

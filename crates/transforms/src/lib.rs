@@ -5,9 +5,11 @@
 //! and evaluated over a row with SQL's three-valued logic and exact
 //! decimals. [`chain`] applies a table's row transforms (`validate`,
 //! `filter`, `derive`, `mask`, `rename`, `drop`, `to`) to changes; [`mask`]
-//! holds the masks; [`aggregate`] keeps windowed aggregates over changes.
+//! holds the masks; [`aggregate`] keeps windowed aggregates over changes
+//! and [`stale`] watches keys for silence.
 
 pub mod aggregate;
 pub mod chain;
 pub mod expr;
 pub mod mask;
+pub mod stale;
