@@ -1,8 +1,9 @@
-//! Aggregates end to end through the `watershed` binary and SIGKILLs: the
-//! hourly heart-rate table equals a `GROUP BY` over exactly the rows the
-//! target holds, in PostgreSQL and SQLite, and a MySQL source's updates
-//! and deletes retract what they replace (the current minimum and maximum
-//! among them).
+//! Aggregates and stale keys end to end through the `watershed` binary and
+//! SIGKILLs: the hourly heart-rate table equals a `GROUP BY` over exactly
+//! the rows the target holds, and the stale customers are exactly the
+//! silences in those rows, in PostgreSQL and SQLite; a MySQL source's
+//! updates and deletes retract what they replace (the current minimum and
+//! maximum among them).
 
 #[path = "support/shop.rs"]
 #[allow(dead_code)]
@@ -10,6 +11,7 @@ mod shop;
 #[allow(dead_code)]
 mod support;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,6 +27,8 @@ aggregates:
     group_by: [customer_id]
     measures: { readings: \"count(*)\", avg_hr: \"avg(heart_rate)\", min_hr: \"min(heart_rate)\", max_hr: \"max(heart_rate)\", sd_hr: \"stddev(heart_rate)\", total: \"sum(heart_rate)\" }
     lateness: 10m
+stale:
+  heartbeat: { key: customer_id, on: ts, after: 2m, table: stale_customers }
 ";
 
 fn spawn(file: &std::path::Path) -> Child {
@@ -111,6 +115,80 @@ fn hourly_aggregates_in_postgres_equal_a_group_by_after_kills() {
         .sql(&db, "SELECT count(*) FROM raw._ws_dead_letters")
         .unwrap_or_default();
     assert!(matches!(letters.trim(), "" | "0"), "{letters}");
+
+    let micros = |column: &str| format!("(extract(epoch from {column}) * 1000000)::bigint");
+    let readings: Vec<(i64, i64)> = pg
+        .sql(
+            &db,
+            &format!(
+                "SELECT customer_id || ' ' || {} FROM raw.heartbeat ORDER BY event_id",
+                micros("ts")
+            ),
+        )
+        .expect("readings")
+        .lines()
+        .map(|line| {
+            let (c, t) = line.split_once(' ').expect("two fields");
+            (c.parse().expect("id"), t.parse().expect("micros"))
+        })
+        .collect();
+    let expected = expected_episodes(&readings, 120_000_000);
+    let actual: BTreeSet<Episode> = pg
+        .sql(
+            &db,
+            &format!(
+                "SELECT concat_ws(' ', customer_id, {}, {}, coalesce({}::text, '-')) \
+                 FROM raw.stale_customers",
+                micros("last_seen"),
+                micros("detected_at"),
+                micros("cleared_at")
+            ),
+        )
+        .expect("stale customers")
+        .lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split(' ').collect();
+            (
+                f[0].parse().expect("id"),
+                f[1].parse().expect("last_seen"),
+                f[2].parse().expect("detected_at"),
+                f[3].parse().ok(),
+            )
+        })
+        .collect();
+    assert!(expected.len() > 100, "{}", expected.len());
+    assert_eq!(expected, actual);
+}
+
+/// (customer, last_seen, detected_at, cleared_at), in microseconds.
+type Episode = (i64, i64, i64, Option<i64>);
+
+/// The silences of more than `after` in `readings` (customer, event time,
+/// in stream order), found the simplest way: after each reading, every
+/// customer the newest time has left behind by more than `after` is
+/// stale, until it sends again.
+fn expected_episodes(readings: &[(i64, i64)], after: i64) -> BTreeSet<Episode> {
+    let mut last: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut open: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    let mut episodes = BTreeSet::new();
+    let mut clock = i64::MIN;
+    for &(customer, t) in readings {
+        clock = clock.max(t);
+        for (&c, &seen) in &last {
+            if seen + after < clock && !open.contains_key(&c) {
+                open.insert(c, (seen, clock));
+            }
+        }
+        if let Some((seen, detected)) = open.remove(&customer) {
+            episodes.insert((customer, seen, detected, Some(t)));
+        }
+        let seen = last.entry(customer).or_insert(t);
+        *seen = (*seen).max(t);
+    }
+    for (c, (seen, detected)) in open {
+        episodes.insert((c, seen, detected, None));
+    }
+    episodes
 }
 
 #[test]
@@ -162,6 +240,35 @@ fn hourly_aggregates_in_sqlite_equal_a_group_by_after_kills() {
             "aggregate differs from the GROUP BY: {row:?}"
         );
     }
+    let micros = |text: String| {
+        watershed_events::Timestamp::parse_rfc3339(&text)
+            .expect("an RFC 3339 time")
+            .micros
+    };
+    let mut query = conn
+        .prepare("SELECT customer_id, ts FROM heartbeat ORDER BY event_id")
+        .expect("prepare");
+    let readings: Vec<(i64, i64)> = query
+        .query_map([], |r| Ok((r.get(0)?, micros(r.get(1)?))))
+        .and_then(|rows| rows.collect())
+        .expect("readings");
+    let mut query = conn
+        .prepare("SELECT customer_id, last_seen, detected_at, cleared_at FROM stale_customers")
+        .expect("prepare");
+    let actual: BTreeSet<Episode> = query
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                micros(r.get(1)?),
+                micros(r.get(2)?),
+                r.get::<_, Option<String>>(3)?.map(micros),
+            ))
+        })
+        .and_then(|rows| rows.collect())
+        .expect("stale customers");
+    let expected = expected_episodes(&readings, 120_000_000);
+    assert!(expected.len() > 50, "{}", expected.len());
+    assert_eq!(expected, actual);
 }
 
 #[test]

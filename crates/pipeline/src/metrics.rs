@@ -22,6 +22,7 @@ pub const SNAPSHOT_TABLES_DONE: &str = "watershed_snapshot_tables_done";
 pub const TABLE_STATE: &str = "watershed_table_state";
 pub const DEAD_LETTERS: &str = "watershed_dead_letters";
 pub const ROWS_FILTERED: &str = "watershed_rows_filtered";
+pub const STALE_KEYS: &str = "watershed_stale_keys";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OriginLabels {
@@ -79,6 +80,7 @@ pub struct Metrics {
     table_state: Family<TableStateLabels, Gauge>,
     dead_letters: Family<OriginLabels, Counter>,
     rows_filtered: Family<TableLabels, Counter>,
+    stale_keys: Family<TableLabels, Gauge>,
     /// Unix milliseconds of the last commit; 0 before the first.
     last_checkpoint_ms: AtomicI64,
 }
@@ -99,6 +101,7 @@ impl Metrics {
         let table_state = Family::<TableStateLabels, Gauge>::default();
         let dead_letters = Family::<OriginLabels, Counter>::default();
         let rows_filtered = Family::<TableLabels, Counter>::default();
+        let stale_keys = Family::<TableLabels, Gauge>::default();
         registry.register(
             ROWS,
             "Rows read from the source (in) and committed to the sink (out)",
@@ -150,6 +153,11 @@ impl Metrics {
             "Changes a transform's filter left out, per source table",
             rows_filtered.clone(),
         );
+        registry.register(
+            STALE_KEYS,
+            "Keys silent for longer than their stale watch allows, per stale table",
+            stale_keys.clone(),
+        );
         Arc::new(Self {
             pipeline: pipeline.to_owned(),
             registry,
@@ -164,6 +172,7 @@ impl Metrics {
             table_state,
             dead_letters,
             rows_filtered,
+            stale_keys,
             last_checkpoint_ms: AtomicI64::new(0),
         })
     }
@@ -192,6 +201,14 @@ impl Metrics {
             table: table.to_owned(),
         };
         self.rows_filtered.get_or_create(&labels).inc_by(count);
+    }
+
+    pub fn stale_keys(&self, table: &str, count: i64) {
+        let labels = TableLabels {
+            pipeline: self.pipeline.clone(),
+            table: table.to_owned(),
+        };
+        self.stale_keys.get_or_create(&labels).set(count);
     }
 
     pub fn batch_committed(&self, seconds: f64) {

@@ -17,20 +17,29 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value as Json;
 use watershed_events::{
-    Change, ColumnRename, DeadLetter, Event, SchemaChange, TableName, TableSchema, Timestamp,
+    Change, ColumnRename, DeadLetter, Event, SchemaChange, StateWrite, TableName, TableSchema,
+    Timestamp,
 };
 use watershed_sinks::json::JsonRow;
-use watershed_transforms::chain::{Chain, Outcome, StepSpec};
-use watershed_transforms::expr::EvalContext;
-
-use watershed_events::StateWrite;
 use watershed_sinks::{Sink, SinkError};
 use watershed_transforms::aggregate::Aggregate;
+use watershed_transforms::chain::{Chain, Outcome, StepSpec};
+use watershed_transforms::expr::EvalContext;
+use watershed_transforms::stale::Watch;
 
 use crate::config::{
-    AggregateConfig, ChainProblem, MaskKey, PipelineConfig, TransformConfig, chain_for,
+    AggregateConfig, ChainProblem, MaskKey, PipelineConfig, StaleConfig, TransformConfig, chain_for,
 };
 use crate::metrics::Metrics;
+use crate::runtime::Progress;
+
+/// One `stale:` watch, compiled once its table's shape is seen.
+struct Watching {
+    config: StaleConfig,
+    compiled: Option<(Arc<TableSchema>, Watch)>,
+    restored: Vec<(String, String)>,
+    announced: bool,
+}
 
 /// One aggregate: compiled once its table's (transformed) shape is seen,
 /// with the state the sink held when the attempt started.
@@ -59,12 +68,13 @@ pub struct Transformer {
     /// made of records it could not read.
     masked_names: Vec<String>,
     aggregates: Vec<Aggregating>,
+    watches: Vec<Watching>,
 }
 
 impl Transformer {
     /// `None` when the pipeline has no transforms or aggregates.
     pub fn new(config: &PipelineConfig) -> Option<Transformer> {
-        if config.transforms.is_empty() && config.aggregates.is_empty() {
+        if config.transforms.is_empty() && config.aggregates.is_empty() && config.stale.is_empty() {
             return None;
         }
         Some(Transformer {
@@ -82,15 +92,40 @@ impl Transformer {
                     announced: false,
                 })
                 .collect(),
+            watches: config
+                .stale
+                .iter()
+                .map(|config| Watching {
+                    config: config.clone(),
+                    compiled: None,
+                    restored: Vec::new(),
+                    announced: false,
+                })
+                .collect(),
         })
     }
 
-    /// Reads the aggregates' state as the sink's last commit left it.
+    /// Reads the aggregates' and watches' state as the sink's last commit
+    /// left it.
     pub async fn load<K: Sink>(&mut self, sink: &mut K) -> Result<(), SinkError> {
         for aggregate in &mut self.aggregates {
             aggregate.restored = sink.load_state(&aggregate.config.scope()).await?;
         }
+        for watch in &mut self.watches {
+            watch.restored = sink.load_state(&watch.config.scope()).await?;
+        }
         Ok(())
+    }
+
+    /// Shows the stale keys on `/metrics` and `/api/status`.
+    pub fn publish(&self, metrics: &Metrics, progress: &Progress) {
+        for watching in &self.watches {
+            if let Some((_, watch)) = &watching.compiled {
+                let (count, keys) = watch.stale_keys(100);
+                metrics.stale_keys(&watching.config.table, count as i64);
+                progress.set_stale(&watching.config.table, count, keys);
+            }
+        }
     }
 
     /// Passes a chunk of events through the transforms. A table whose
@@ -121,11 +156,13 @@ impl Transformer {
                     };
                     for change in &changes {
                         self.aggregate(&source, change, &cx, &mut out)?;
+                        self.watch(&source, change, cx.now.micros)?;
                     }
                     out.extend(changes.into_iter().map(Event::Change));
                 }
                 Event::Commit(commit) => {
                     self.finish_aggregates(&mut out);
+                    self.finish_watches(cx.now.micros, &mut out);
                     out.push(Event::Commit(commit));
                 }
                 Event::Schema(schema) => {
@@ -193,6 +230,58 @@ impl Transformer {
             }
         }
         Ok(())
+    }
+
+    /// Notes a (transformed) change of `source` in the watches on it.
+    fn watch(&mut self, source: &TableName, change: &Change, now: i64) -> Result<(), String> {
+        for watching in &mut self.watches {
+            if !watching.config.watches(source) {
+                continue;
+            }
+            let current = match watching.compiled.take() {
+                Some((input, watch))
+                    if Arc::ptr_eq(&input, &change.table) || input == change.table =>
+                {
+                    (input, watch)
+                }
+                Some((_, watch)) => (
+                    change.table.clone(),
+                    watching.config.rebind(watch, &change.table)?,
+                ),
+                None => {
+                    let mut watch = watching.config.compile(&change.table)?;
+                    watch.restore(&std::mem::take(&mut watching.restored))?;
+                    (change.table.clone(), watch)
+                }
+            };
+            let (_, watch) = watching.compiled.insert(current);
+            watch.apply(change, now);
+        }
+        Ok(())
+    }
+
+    /// At a transaction's commit: stale episodes opened or closed, and
+    /// the watches' state.
+    fn finish_watches(&mut self, now: i64, out: &mut Vec<Event>) {
+        for watching in &mut self.watches {
+            let Some((_, watch)) = &mut watching.compiled else {
+                continue;
+            };
+            let finished = watch.finish(now);
+            if !finished.changes.is_empty() && !watching.announced {
+                out.push(Event::Schema(SchemaChange::new(watch.output().clone())));
+                watching.announced = true;
+            }
+            out.extend(finished.changes.into_iter().map(Event::Change));
+            let scope = watching.config.scope();
+            out.extend(finished.state.into_iter().map(|(key, value)| {
+                Event::State(StateWrite {
+                    scope: scope.clone(),
+                    key,
+                    value,
+                })
+            }));
+        }
     }
 
     /// At a transaction's commit: the aggregates' target rows and state.

@@ -102,6 +102,7 @@ async fn status(State(state): State<AppState>) -> axum::Json<serde_json::Value> 
         "warning": state.lag_warning(),
         "uptime_seconds": state.started.elapsed().as_secs_f64(),
         "tables": progress.tables().states(),
+        "stale": progress.stale(),
     }))
 }
 

@@ -150,7 +150,9 @@ impl Watch {
     }
 
     /// Notes a change's new row: its key was heard at its event time.
-    /// Rows without a key or a time are not counted.
+    /// The clock moves first, so keys it leaves behind are found at this
+    /// very event (the result does not depend on how the stream is cut
+    /// into transactions). Rows without a key or a time are not counted.
     pub fn apply(&mut self, change: &Change, now: i64) {
         if matches!(change.op, ChangeOp::Delete | ChangeOp::Truncate) {
             return;
@@ -170,21 +172,22 @@ impl Watch {
         if matches!(key, Datum::Null) {
             return;
         }
+        self.advance(if self.spec.wall_clock { now } else { t });
         let name = crate::aggregate::encode_key(&key);
-        let clock = if self.spec.wall_clock { now } else { t };
-        if self.clock.is_none_or(|c| clock > c) {
-            self.clock = Some(clock);
-            self.clock_moved = true;
-        }
         let watched = self.keys.entry(name.clone()).or_insert(Watched {
             key,
             last_seen: i64::MIN,
             stale_since: None,
         });
         if let Some(detected_at) = watched.stale_since.take() {
-            // Heard again: the episode ends.
-            self.changes
-                .push(episode(&self.output, watched, detected_at, Some(clock)));
+            // Heard again: the episode ends when it sent.
+            let cleared_at = if self.spec.wall_clock { now } else { t };
+            self.changes.push(episode(
+                &self.output,
+                watched,
+                detected_at,
+                Some(cleared_at),
+            ));
         }
         if t > watched.last_seen {
             self.quiet.remove(&(watched.last_seen, name.clone()));
@@ -194,26 +197,33 @@ impl Watch {
         self.touched.insert(name);
     }
 
-    /// At a commit: keys the clock has left behind by `after` become
-    /// stale; returns the target rows and the state to write.
-    pub fn finish(&mut self, now: i64) -> Finished {
-        if self.spec.wall_clock && self.clock.is_none_or(|c| now > c) {
-            self.clock = Some(now);
-            self.clock_moved = true;
+    /// Moves the clock to `clock` (never back) and opens an episode for
+    /// every key it leaves behind by more than `after`.
+    fn advance(&mut self, clock: i64) {
+        if self.clock.is_some_and(|c| clock <= c) {
+            return;
         }
-        if let Some(clock) = self.clock {
-            while let Some((last_seen, name)) = self.quiet.first().cloned() {
-                if last_seen.saturating_add(self.spec.after) >= clock {
-                    break;
-                }
-                self.quiet.pop_first();
-                if let Some(watched) = self.keys.get_mut(&name) {
-                    watched.stale_since = Some(clock);
-                    self.changes
-                        .push(episode(&self.output, watched, clock, None));
-                    self.touched.insert(name);
-                }
+        self.clock = Some(clock);
+        self.clock_moved = true;
+        while let Some((last_seen, name)) = self.quiet.first().cloned() {
+            if last_seen.saturating_add(self.spec.after) >= clock {
+                break;
             }
+            self.quiet.pop_first();
+            if let Some(watched) = self.keys.get_mut(&name) {
+                watched.stale_since = Some(clock);
+                self.changes
+                    .push(episode(&self.output, watched, clock, None));
+                self.touched.insert(name);
+            }
+        }
+    }
+
+    /// At a commit: the wall clock moves on (with `clock: wall`); returns
+    /// the target rows and the state to write.
+    pub fn finish(&mut self, now: i64) -> Finished {
+        if self.spec.wall_clock {
+            self.advance(now);
         }
         let mut finished = Finished {
             changes: std::mem::take(&mut self.changes),

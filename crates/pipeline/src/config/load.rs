@@ -16,10 +16,11 @@ use super::model::{
     BatchOverrides, BufferConfig, DeadLetterConfig, OnTableError, PipelineConfig, RetryConfig,
     SchemaChanges, SinkConfig, SourceConfig, TableSettings,
 };
+use super::stale;
 use super::transforms::{self, MaskKey};
 use super::yaml::{self, LineIndex};
 
-const TOP_LEVEL_KEYS: [&str; 12] = [
+const TOP_LEVEL_KEYS: [&str; 13] = [
     "name",
     "source",
     "sink",
@@ -32,6 +33,7 @@ const TOP_LEVEL_KEYS: [&str; 12] = [
     "transforms",
     "mask_key",
     "aggregates",
+    "stale",
 ];
 const SOURCE_KINDS: &str = "generator, mysql, kafka";
 const SINK_KINDS: &str = "sqlite, jsonl, postgres, kafka";
@@ -61,6 +63,8 @@ struct RawPipeline {
     mask_key: Option<String>,
     #[serde(default)]
     aggregates: Option<Value>,
+    #[serde(default)]
+    stale: Option<Value>,
 }
 
 /// `dead_letter: { kind: postgres_table }`: the sink's database unless
@@ -146,6 +150,10 @@ pub fn load_str(text: &str, base: &Path, env: &Environment) -> Result<PipelineCo
         None | Some(Value::Null) => Vec::new(),
         Some(value) => aggregates::parse(value, &lines, &order).map_err(|p| locate.problem(p))?,
     };
+    let stale = match raw.stale {
+        None | Some(Value::Null) => Vec::new(),
+        Some(value) => stale::parse(value, &lines, &order).map_err(|p| locate.problem(p))?,
+    };
     let mut config = PipelineConfig {
         source: parse_source(raw.source).map_err(|p| locate.problem(p))?,
         sink,
@@ -159,6 +167,7 @@ pub fn load_str(text: &str, base: &Path, env: &Environment) -> Result<PipelineCo
         transforms,
         mask_key: raw.mask_key.map(MaskKey),
         aggregates,
+        stale,
     };
     resolve_paths(&mut config, base);
     match validate(&config).into_iter().next() {

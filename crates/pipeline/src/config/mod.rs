@@ -9,6 +9,7 @@ mod error;
 mod fuzz_tests;
 mod load;
 mod model;
+mod stale;
 mod transforms;
 mod yaml;
 
@@ -20,4 +21,5 @@ pub use model::{
     BatchOverrides, BatchSettings, BufferConfig, DeadLetterConfig, OnTableError, PipelineConfig,
     RetryConfig, SchemaChanges, SinkConfig, SourceConfig, TablePolicy, TableSettings,
 };
+pub use stale::StaleConfig;
 pub use transforms::{ChainProblem, MaskKey, TransformConfig, chain_for};

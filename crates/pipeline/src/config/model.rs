@@ -15,6 +15,7 @@ use watershed_sources::kafka::KafkaSourceConfig;
 use watershed_sources::mysql::MysqlConfig;
 
 use super::aggregates::AggregateConfig;
+use super::stale::StaleConfig;
 use super::transforms::{MaskKey, TransformConfig};
 
 /// A resolved, validated pipeline file.
@@ -42,6 +43,9 @@ pub struct PipelineConfig {
     /// Target tables kept as aggregates of a table's changes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aggregates: Vec<AggregateConfig>,
+    /// Keys watched for silence, per table.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stale: Vec<StaleConfig>,
 }
 
 /// `source.kind` and its keys.

@@ -1,7 +1,11 @@
 //! Live counters for progress lines, `/ready` and the final summary, and
 //! the per-table control desk that the HTTP API shares with the run.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use watershed_transforms::stale::StaleKey;
 
 use super::control::TableControls;
 
@@ -14,6 +18,8 @@ pub struct Progress {
     /// Lag of the newest committed batch, in milliseconds.
     lag_ms: AtomicU64,
     tables: TableControls,
+    /// Per stale table: how many keys are silent, and the first of them.
+    stale: Mutex<BTreeMap<String, serde_json::Value>>,
 }
 
 impl Progress {
@@ -56,6 +62,32 @@ impl Progress {
     /// Per-table requests and states.
     pub fn tables(&self) -> &TableControls {
         &self.tables
+    }
+
+    pub(crate) fn set_stale(&self, table: &str, count: usize, keys: Vec<StaleKey>) {
+        let time = |micros| watershed_events::Timestamp::from_micros(micros).to_string();
+        let keys: Vec<serde_json::Value> = keys
+            .into_iter()
+            .map(|k| {
+                serde_json::json!({
+                    "key": k.key,
+                    "last_seen": time(k.last_seen),
+                    "detected_at": time(k.detected_at),
+                })
+            })
+            .collect();
+        let entry = serde_json::json!({ "count": count, "keys": keys });
+        if let Ok(mut stale) = self.stale.lock() {
+            stale.insert(table.to_owned(), entry);
+        }
+    }
+
+    /// Stale keys per stale table (the first 100 of each), for `/api/status`.
+    pub fn stale(&self) -> serde_json::Value {
+        match self.stale.lock() {
+            Ok(stale) => serde_json::json!(*stale),
+            Err(_) => serde_json::Value::Null,
+        }
     }
 
     pub fn set_ready(&self, ready: bool) {

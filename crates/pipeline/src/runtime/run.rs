@@ -297,9 +297,13 @@ async fn read_source<S: Source>(
             let rows = count_rows(&events, &options.metrics, "in");
             options.progress.read(rows);
             let events = match &mut transformer {
-                Some(transformer) => transformer
-                    .apply(events, &options.metrics)
-                    .map_err(PipelineError::Config)?,
+                Some(transformer) => {
+                    let events = transformer
+                        .apply(events, &options.metrics)
+                        .map_err(PipelineError::Config)?;
+                    transformer.publish(&options.metrics, &options.progress);
+                    events
+                }
                 None => events,
             };
             let sending = Instant::now();
