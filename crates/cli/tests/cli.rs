@@ -242,7 +242,7 @@ fn unknown_keys_exit_2_naming_file_line_and_key() {
         assert_eq!(
             last,
             format!(
-                "error: {}: line 2: source.cont: unknown field `cont`, expected one of `stream`, `seed`, `count`, `rate`, `start_time`, `customers`, `invalid_fraction`, `drift`",
+                "error: {}: line 2: source.cont: unknown field `cont`, expected one of `stream`, `seed`, `count`, `rate`, `start_time`, `interval_ms`, `customers`, `invalid_fraction`, `drift`",
                 file.display()
             )
         );

@@ -5,6 +5,7 @@
 pub mod config;
 mod connectors;
 mod dead_letters;
+mod derived;
 mod error;
 pub mod metrics;
 pub mod runtime;

@@ -5,11 +5,8 @@
 //! transaction (so it commits with the position past it, exactly once);
 //! a schema change that breaks a transform stops the pipeline before
 //! anything of the new shape is written.
-//!
-//! Aggregates then see the transformed changes; at each transaction's
-//! commit they add the target rows of the groups it touched and their
-//! state, so the sink commits rows, state and position together. Their
-//! state is read back from the sink when an attempt starts.
+//! Aggregates and stale watches see the transformed changes on the sink's
+//! side (see `crate::derived`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,39 +14,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value as Json;
 use watershed_events::{
-    Change, ColumnRename, DeadLetter, Event, SchemaChange, StateWrite, TableName, TableSchema,
-    Timestamp,
+    Change, ColumnRename, DeadLetter, Event, SchemaChange, TableName, TableSchema, Timestamp,
 };
 use watershed_sinks::json::JsonRow;
-use watershed_sinks::{Sink, SinkError};
-use watershed_transforms::aggregate::Aggregate;
 use watershed_transforms::chain::{Chain, Outcome, StepSpec};
 use watershed_transforms::expr::EvalContext;
-use watershed_transforms::stale::Watch;
 
-use crate::config::{
-    AggregateConfig, ChainProblem, MaskKey, PipelineConfig, StaleConfig, TransformConfig, chain_for,
-};
+use crate::config::{ChainProblem, MaskKey, PipelineConfig, TransformConfig, chain_for};
 use crate::metrics::Metrics;
-use crate::runtime::Progress;
-
-/// One `stale:` watch, compiled once its table's shape is seen.
-struct Watching {
-    config: StaleConfig,
-    compiled: Option<(Arc<TableSchema>, Watch)>,
-    restored: Vec<(String, String)>,
-    announced: bool,
-}
-
-/// One aggregate: compiled once its table's (transformed) shape is seen,
-/// with the state the sink held when the attempt started.
-struct Aggregating {
-    config: AggregateConfig,
-    compiled: Option<(Arc<TableSchema>, Aggregate)>,
-    restored: Vec<(String, String)>,
-    /// Its target table was announced to the sink in this attempt.
-    announced: bool,
-}
 
 /// A table's input schema and its compiled chain (`None`: no transform
 /// applies, its changes pass unchanged).
@@ -67,12 +39,10 @@ pub struct Transformer {
     /// before and after renames): scrubbed from dead letters the source
     /// made of records it could not read.
     masked_names: Vec<String>,
-    aggregates: Vec<Aggregating>,
-    watches: Vec<Watching>,
 }
 
 impl Transformer {
-    /// `None` when the pipeline has no transforms or aggregates.
+    /// `None` when the pipeline has no transforms.
     pub fn new(config: &PipelineConfig) -> Option<Transformer> {
         if config.transforms.is_empty() && config.aggregates.is_empty() && config.stale.is_empty() {
             return None;
@@ -82,50 +52,7 @@ impl Transformer {
             transforms: config.transforms.clone(),
             mask_key: config.mask_key.clone(),
             tables: HashMap::new(),
-            aggregates: config
-                .aggregates
-                .iter()
-                .map(|config| Aggregating {
-                    config: config.clone(),
-                    compiled: None,
-                    restored: Vec::new(),
-                    announced: false,
-                })
-                .collect(),
-            watches: config
-                .stale
-                .iter()
-                .map(|config| Watching {
-                    config: config.clone(),
-                    compiled: None,
-                    restored: Vec::new(),
-                    announced: false,
-                })
-                .collect(),
         })
-    }
-
-    /// Reads the aggregates' and watches' state as the sink's last commit
-    /// left it.
-    pub async fn load<K: Sink>(&mut self, sink: &mut K) -> Result<(), SinkError> {
-        for aggregate in &mut self.aggregates {
-            aggregate.restored = sink.load_state(&aggregate.config.scope()).await?;
-        }
-        for watch in &mut self.watches {
-            watch.restored = sink.load_state(&watch.config.scope()).await?;
-        }
-        Ok(())
-    }
-
-    /// Shows the stale keys on `/metrics` and `/api/status`.
-    pub fn publish(&self, metrics: &Metrics, progress: &Progress) {
-        for watching in &self.watches {
-            if let Some((_, watch)) = &watching.compiled {
-                let (count, keys) = watch.stale_keys(100);
-                metrics.stale_keys(&watching.config.table, count as i64);
-                progress.set_stale(&watching.config.table, count, keys);
-            }
-        }
     }
 
     /// Passes a chunk of events through the transforms. A table whose
@@ -154,16 +81,7 @@ impl Transformer {
                             }
                         },
                     };
-                    for change in &changes {
-                        self.aggregate(&source, change, &cx, &mut out)?;
-                        self.watch(&source, change, cx.now.micros)?;
-                    }
                     out.extend(changes.into_iter().map(Event::Change));
-                }
-                Event::Commit(commit) => {
-                    self.finish_aggregates(&mut out);
-                    self.finish_watches(cx.now.micros, &mut out);
-                    out.push(Event::Commit(commit));
                 }
                 Event::Schema(schema) => {
                     out.push(Event::Schema(
@@ -178,133 +96,6 @@ impl Transformer {
             metrics.rows_filtered(&table, n);
         }
         Ok(out)
-    }
-
-    /// Feeds a (transformed) change of `source` to the aggregates that
-    /// read it; rows they refuse (late ones) become dead letters.
-    fn aggregate(
-        &mut self,
-        source: &TableName,
-        change: &Change,
-        cx: &EvalContext,
-        out: &mut Vec<Event>,
-    ) -> Result<(), String> {
-        for aggregating in &mut self.aggregates {
-            if !aggregating.config.reads(source) {
-                continue;
-            }
-            let current = match aggregating.compiled.take() {
-                Some((input, aggregate))
-                    if Arc::ptr_eq(&input, &change.table) || input == change.table =>
-                {
-                    (input, aggregate)
-                }
-                Some((_, aggregate)) => (
-                    change.table.clone(),
-                    aggregating.config.rebind(aggregate, &change.table)?,
-                ),
-                None => {
-                    let mut aggregate = aggregating.config.compile(&change.table)?;
-                    aggregate.restore(&std::mem::take(&mut aggregating.restored))?;
-                    (change.table.clone(), aggregate)
-                }
-            };
-            let (input, aggregate) = aggregating.compiled.insert(current);
-            for refused in aggregate.apply(change, cx) {
-                let value = serde_json::to_vec(&JsonRow {
-                    schema: input,
-                    row: &refused.row,
-                })
-                .ok();
-                out.push(Event::DeadLetter(DeadLetter {
-                    origin: source.to_string(),
-                    partition: -1,
-                    offset: -1,
-                    key: None,
-                    value: value.map(Arc::from),
-                    error: format!(
-                        "aggregate {}: {}",
-                        aggregating.config.spec.name, refused.reason
-                    ),
-                }));
-            }
-        }
-        Ok(())
-    }
-
-    /// Notes a (transformed) change of `source` in the watches on it.
-    fn watch(&mut self, source: &TableName, change: &Change, now: i64) -> Result<(), String> {
-        for watching in &mut self.watches {
-            if !watching.config.watches(source) {
-                continue;
-            }
-            let current = match watching.compiled.take() {
-                Some((input, watch))
-                    if Arc::ptr_eq(&input, &change.table) || input == change.table =>
-                {
-                    (input, watch)
-                }
-                Some((_, watch)) => (
-                    change.table.clone(),
-                    watching.config.rebind(watch, &change.table)?,
-                ),
-                None => {
-                    let mut watch = watching.config.compile(&change.table)?;
-                    watch.restore(&std::mem::take(&mut watching.restored))?;
-                    (change.table.clone(), watch)
-                }
-            };
-            let (_, watch) = watching.compiled.insert(current);
-            watch.apply(change, now);
-        }
-        Ok(())
-    }
-
-    /// At a transaction's commit: stale episodes opened or closed, and
-    /// the watches' state.
-    fn finish_watches(&mut self, now: i64, out: &mut Vec<Event>) {
-        for watching in &mut self.watches {
-            let Some((_, watch)) = &mut watching.compiled else {
-                continue;
-            };
-            let finished = watch.finish(now);
-            if !finished.changes.is_empty() && !watching.announced {
-                out.push(Event::Schema(SchemaChange::new(watch.output().clone())));
-                watching.announced = true;
-            }
-            out.extend(finished.changes.into_iter().map(Event::Change));
-            let scope = watching.config.scope();
-            out.extend(finished.state.into_iter().map(|(key, value)| {
-                Event::State(StateWrite {
-                    scope: scope.clone(),
-                    key,
-                    value,
-                })
-            }));
-        }
-    }
-
-    /// At a transaction's commit: the aggregates' target rows and state.
-    fn finish_aggregates(&mut self, out: &mut Vec<Event>) {
-        for aggregating in &mut self.aggregates {
-            let Some((_, aggregate)) = &mut aggregating.compiled else {
-                continue;
-            };
-            let finished = aggregate.finish();
-            if !finished.changes.is_empty() && !aggregating.announced {
-                out.push(Event::Schema(SchemaChange::new(aggregate.output().clone())));
-                aggregating.announced = true;
-            }
-            out.extend(finished.changes.into_iter().map(Event::Change));
-            let scope = aggregating.config.scope();
-            out.extend(finished.state.into_iter().map(|(key, value)| {
-                Event::State(StateWrite {
-                    scope: scope.clone(),
-                    key,
-                    value,
-                })
-            }));
-        }
     }
 
     /// The chain for changes written under `table`, compiled once per
@@ -485,7 +276,7 @@ fn rejected(change: &Change, chain: &Chain, reason: String) -> DeadLetter {
     }
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     let micros = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as i64);

@@ -14,6 +14,7 @@
 mod measure;
 
 use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write;
 use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
@@ -89,11 +90,18 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     }
 }
 
+/// An argument some measures read (`heart_rate` for avg, min, max and
+/// stddev alike): evaluated once per row, its state kept once per group.
+struct Arg {
+    expr: Compiled,
+    ty: Type,
+    needs: measure::Needs,
+}
+
 struct Measure {
     func: Func,
-    arg: Option<Compiled>,
-    /// The argument's type (`Int` for `count(*)`).
-    arg_type: Type,
+    /// Its argument, by position in `args`; `None` for `count(*)`.
+    arg: Option<usize>,
 }
 
 /// One group in one window.
@@ -101,7 +109,8 @@ struct Group {
     values: Vec<Datum>,
     start: Option<i64>,
     rows: i64,
-    measures: Vec<measure::State>,
+    /// Per argument.
+    args: Vec<measure::State>,
 }
 
 /// A row (an image of a change) the aggregate refuses, and why.
@@ -130,6 +139,7 @@ pub struct Aggregate {
     window: Option<WindowSpec>,
     lateness: Option<i64>,
     measures: Vec<Measure>,
+    args: Vec<Arg>,
     groups: HashMap<String, Group>,
     /// Open windows by end, to close them as the event time moves on.
     closing: BTreeSet<(i64, String)>,
@@ -212,6 +222,7 @@ impl Aggregate {
             }
         };
         let mut measures = Vec::new();
+        let mut args: Vec<Arg> = Vec::new();
         for (name, text) in &spec.measures {
             let at = format!("measures.{name}");
             if columns.iter().any(|c| c.name == *name) {
@@ -219,8 +230,8 @@ impl Aggregate {
             }
             let (func, arg_text) =
                 measure::parse(text).map_err(|m| error(&at, format!("`{text}`: {m}")))?;
-            let (arg, arg_type, logical) = match arg_text {
-                None => (None, Type::Int, LogicalType::Int64),
+            let (arg, logical) = match arg_text {
+                None => (None, LogicalType::Int64),
                 Some(arg_text) => {
                     let arg = compile(&arg_text, input).map_err(|e| error(&at, e.to_string()))?;
                     let ty = arg.ty();
@@ -245,16 +256,24 @@ impl Aggregate {
                         }
                         _ => logical_type(func.result_type(ty)),
                     };
-                    (Some(arg), ty, logical)
+                    let at = match args.iter().position(|a| a.expr.text() == arg.text()) {
+                        Some(at) => at,
+                        None => {
+                            args.push(Arg {
+                                expr: arg,
+                                ty,
+                                needs: measure::Needs::default(),
+                            });
+                            args.len() - 1
+                        }
+                    };
+                    args[at].needs.add(func);
+                    (Some(at), logical)
                 }
             };
             let nullable = !matches!(func, Func::Count | Func::CountStar);
             columns.push(Column::new(name, logical, nullable));
-            measures.push(Measure {
-                func,
-                arg,
-                arg_type,
-            });
+            measures.push(Measure { func, arg });
         }
         let output = TableSchema {
             name: TableName::new(None, &spec.name),
@@ -273,6 +292,7 @@ impl Aggregate {
             window: spec.window.clone(),
             lateness: spec.lateness,
             measures,
+            args,
             groups: HashMap::new(),
             closing: BTreeSet::new(),
             watermark: None,
@@ -289,7 +309,7 @@ impl Aggregate {
         input: &TableSchema,
     ) -> Result<Aggregate, AggregateError> {
         let mut next = Aggregate::compile(spec, input)?;
-        if next.group.len() == self.group.len() && next.measures.len() == self.measures.len() {
+        if next.group.len() == self.group.len() && next.args.len() == self.args.len() {
             next.groups = self.groups;
             next.closing = self.closing;
             next.watermark = self.watermark;
@@ -324,10 +344,7 @@ impl Aggregate {
                 self.touch(&key);
                 if let Some(group) = self.groups.get_mut(&key) {
                     group.rows = 0;
-                    group
-                        .measures
-                        .iter_mut()
-                        .for_each(|m| *m = Default::default());
+                    group.args.iter_mut().for_each(|m| *m = Default::default());
                 }
             }
             return refused;
@@ -391,12 +408,9 @@ impl Aggregate {
             }
             values.push(datum);
         }
-        let mut args = Vec::with_capacity(self.measures.len());
-        for measure in &self.measures {
-            args.push(match &measure.arg {
-                None => Datum::Int(1),
-                Some(arg) => arg.eval_datum(row, cx).map_err(|e| e.to_string())?,
-            });
+        let mut args = Vec::with_capacity(self.args.len());
+        for arg in &self.args {
+            args.push(arg.expr.eval_datum(row, cx).map_err(|e| e.to_string())?);
         }
         let starts = match (time, &self.window) {
             (Some(t), Some(window)) => {
@@ -432,20 +446,30 @@ impl Aggregate {
             self.watermark_moved = true;
         }
         for (key, start) in keys.into_iter().zip(starts) {
-            self.touch(&key);
-            let measures = &self.measures;
-            let group = self.groups.entry(key.clone()).or_insert_with(|| Group {
-                values: values.clone(),
-                start,
-                rows: 0,
-                measures: vec![measure::State::default(); measures.len()],
-            });
-            if let (Some(start), Some(window)) = (start, &self.window) {
-                self.closing.insert((start + window.size, key));
-            }
+            let specs = &self.args;
+            let group = match self.groups.get_mut(&key) {
+                Some(group) => {
+                    if !self.touched.contains_key(&key) {
+                        self.touched.insert(key, group.rows > 0);
+                    }
+                    group
+                }
+                None => {
+                    if let (Some(start), Some(window)) = (start, &self.window) {
+                        self.closing.insert((start + window.size, key.clone()));
+                    }
+                    self.touched.entry(key.clone()).or_insert(false);
+                    self.groups.entry(key).or_insert_with(|| Group {
+                        values: values.clone(),
+                        start,
+                        rows: 0,
+                        args: vec![measure::State::default(); specs.len()],
+                    })
+                }
+            };
             group.rows += sign;
-            for ((state, measure), arg) in group.measures.iter_mut().zip(measures).zip(&args) {
-                state.apply(measure.func, measure.arg_type, arg, sign);
+            for ((state, spec), value) in group.args.iter_mut().zip(specs).zip(&args) {
+                state.apply(spec.needs, spec.ty, value, sign);
             }
         }
         Ok(())
@@ -547,22 +571,42 @@ impl Aggregate {
             row.push(at(start).into_value());
             row.push(at(start + window.size).into_value());
         }
-        for (state, measure) in group.measures.iter().zip(&self.measures) {
-            let value = state.result(measure.func, measure.arg_type).into_value();
-            row.push(value);
+        for measure in &self.measures {
+            let value = match measure.arg {
+                None => Datum::Int(group.rows),
+                Some(at) => {
+                    row.push(group.args[at].value(measure.func, self.args[at].ty));
+                    continue;
+                }
+            };
+            row.push(value.into_value());
         }
         row
     }
 
     fn state_json(&self, group: &Group) -> String {
-        let measures: Vec<Json> = group
-            .measures
-            .iter()
-            .zip(&self.measures)
-            .map(|(state, measure)| state.to_json(measure.func))
-            .collect();
-        let values: Vec<Json> = group.values.iter().map(measure::encode).collect();
-        json!({ "g": values, "w": group.start, "r": group.rows, "m": measures }).to_string()
+        let mut out = String::with_capacity(64 + 48 * group.args.len());
+        out.push_str("{\"g\":[");
+        for (i, value) in group.values.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{}", measure::encode(value));
+        }
+        let _ = write!(
+            out,
+            "],\"w\":{},\"r\":{},\"a\":[",
+            json!(group.start),
+            group.rows
+        );
+        for (i, (state, arg)) in group.args.iter().zip(&self.args).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            state.write_json(arg.needs, arg.ty, &mut out);
+        }
+        out.push_str("]}");
+        out
     }
 
     fn group_from_json(&self, text: &str) -> Option<Group> {
@@ -570,9 +614,8 @@ impl Aggregate {
         let Json::Array(values) = json.get("g")? else {
             return None;
         };
-        if values.len() != self.group.len()
-            || json.get("m")?.as_array()?.len() != self.measures.len()
-        {
+        let states = json.get("a")?.as_array()?;
+        if values.len() != self.group.len() || states.len() != self.args.len() {
             return None;
         }
         let values = values
@@ -580,18 +623,16 @@ impl Aggregate {
             .zip(&self.output.columns)
             .map(|(v, column)| measure::decode(v, Type::of(&column.logical_type)?))
             .collect::<Option<Vec<_>>>()?;
-        let measures = json
-            .get("m")?
-            .as_array()?
+        let args = states
             .iter()
-            .zip(&self.measures)
-            .map(|(m, measure)| measure::State::from_json(m, measure.arg_type))
+            .zip(&self.args)
+            .map(|(state, arg)| measure::State::from_json(state, arg.ty))
             .collect::<Option<Vec<_>>>()?;
         Some(Group {
             values,
             start: json.get("w")?.as_i64(),
             rows: json.get("r")?.as_i64()?,
-            measures,
+            args,
         })
     }
 }
@@ -612,8 +653,28 @@ fn windows(t: i64, window: &WindowSpec) -> Vec<Option<i64>> {
 
 /// A group's key: its values and window start, as JSON text.
 fn key(values: &[Datum], start: Option<i64>) -> String {
-    let values: Vec<Json> = values.iter().map(measure::encode).collect();
-    json!([values, start]).to_string()
+    let mut key = String::with_capacity(32);
+    key.push_str("[[");
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            key.push(',');
+        }
+        match value {
+            Datum::Int(n) => {
+                let _ = write!(key, "{n}");
+            }
+            other => {
+                let _ = write!(key, "{}", measure::encode(other));
+            }
+        }
+    }
+    match start {
+        Some(start) => {
+            let _ = write!(key, "],{start}]");
+        }
+        None => key.push_str("],null]"),
+    }
+    key
 }
 
 /// One value as a state key.

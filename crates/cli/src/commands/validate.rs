@@ -58,22 +58,28 @@ fn aggregate_tables(config: &PipelineConfig) -> serde_json::Value {
         return json!("shaped as the source shows each table (its schema is known once connected)");
     };
     let mut shapes = serde_json::Map::new();
+    // Aggregates read the tables as the transforms leave them.
+    let transformed: Vec<watershed_events::TableSchema> = tables
+        .iter()
+        .map(
+            |table| match chain_for(&config.transforms, table, config.mask_key.as_ref()) {
+                Ok(Some(chain)) => chain.output().as_ref().clone(),
+                _ => table.clone(),
+            },
+        )
+        .collect();
     for aggregate in &config.aggregates {
-        let Some(table) = tables.iter().find(|t| aggregate.reads(&t.name)) else {
+        let Some(input) = transformed.iter().find(|t| aggregate.reads(&t.name)) else {
             continue;
         };
-        let input = match chain_for(&config.transforms, table, config.mask_key.as_ref()) {
-            Ok(Some(chain)) => chain.output().as_ref().clone(),
-            _ => table.clone(),
-        };
         // The file loaded, so the aggregate compiles.
-        let Ok(compiled) = aggregate.compile(&input) else {
+        let Ok(compiled) = aggregate.compile(input) else {
             continue;
         };
         let output = compiled.output();
         shapes.insert(
             aggregate.spec.name.clone(),
-            json!({ "from": table.name.to_string(), "columns": columns(output), "key": output.primary_key }),
+            json!({ "from": input.name.to_string(), "columns": columns(output), "key": output.primary_key }),
         );
     }
     shapes.into()

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use watershed_events::{Event, Position, RetryHint, TableAction, TableName};
-use watershed_sinks::{Sink, SinkError};
+use watershed_sinks::Sink;
 use watershed_sources::{Source, SourceError};
 
 use super::batcher::Batcher;
@@ -19,6 +19,7 @@ use super::progress::Progress;
 use super::retry::backoff;
 use super::shutdown::{Shutdown, ShutdownTrigger};
 use crate::config::{OnTableError, PipelineConfig, SchemaChanges};
+use crate::derived::Derived;
 use crate::error::PipelineError;
 use crate::metrics::Metrics;
 use crate::transform::Transformer;
@@ -197,10 +198,12 @@ where
         Ok(resume) => resume,
         Err(error) => return (Some(source), Err((error, None))),
     };
-    // Aggregates resume from the state committed with the checkpoint.
-    let mut transformer = Transformer::new(config);
-    if let Some(transformer) = &mut transformer
-        && let Err(error) = transformer.load(sink).await
+    let transformer = Transformer::new(config);
+    // Aggregates and watches resume from the state committed with the
+    // checkpoint.
+    let mut derived = Derived::new(config);
+    if let Some(derived) = &mut derived
+        && let Err(error) = derived.load(sink).await
     {
         return (Some(source), Err((error.into(), None)));
     }
@@ -229,7 +232,16 @@ where
 
     let mut last = None;
     let mut batcher = Batcher::new(config.clone());
-    let written = write_sink(sink, rx, &ack_tx, &mut batcher, options, &mut last).await;
+    let written = write_sink(
+        sink,
+        rx,
+        &ack_tx,
+        &mut batcher,
+        &mut derived,
+        options,
+        &mut last,
+    )
+    .await;
     stop.trigger();
     let (source, read) = match reader.await {
         Ok((source, read)) => (Some(source), read),
@@ -244,7 +256,7 @@ where
     let outcome = match (written, read) {
         // A broken transform stopped the reader: that is the cause.
         (_, Err(e)) if e.is_config() => Err((e, last)),
-        (Err(e), _) => Err((e.into(), last)),
+        (Err(e), _) => Err((e, last)),
         (Ok(()), Err(e)) => Err((e, last)),
         // Nothing new committed: the position is where this run resumed.
         (Ok(()), Ok(())) => Ok(last.or(resume)),
@@ -297,13 +309,9 @@ async fn read_source<S: Source>(
             let rows = count_rows(&events, &options.metrics, "in");
             options.progress.read(rows);
             let events = match &mut transformer {
-                Some(transformer) => {
-                    let events = transformer
-                        .apply(events, &options.metrics)
-                        .map_err(PipelineError::Config)?;
-                    transformer.publish(&options.metrics, &options.progress);
-                    events
-                }
+                Some(transformer) => transformer
+                    .apply(events, &options.metrics)
+                    .map_err(PipelineError::Config)?,
                 None => events,
             };
             let sending = Instant::now();
@@ -333,9 +341,10 @@ async fn write_sink<K: Sink>(
     mut rx: ChunkReceiver,
     acks: &watch::Sender<Option<Position>>,
     batcher: &mut Batcher,
+    derived: &mut Option<Derived>,
     options: &RunOptions,
     last: &mut Option<Position>,
-) -> Result<(), SinkError> {
+) -> Result<(), PipelineError> {
     let mut shutdown = options.shutdown.clone();
     loop {
         let deadline = batcher.deadline().unwrap_or_else(far_future);
@@ -355,10 +364,14 @@ async fn write_sink<K: Sink>(
         loop {
             batcher.push_until_full(&mut events, bytes_each);
             if batcher.should_cut() {
-                commit(sink, batcher, acks, options, last).await?;
+                commit(sink, batcher, derived, acks, options, last).await?;
                 if batcher.is_full() {
                     // One transaction outgrew the batch: stage it to free memory.
-                    sink.write(&batcher.take_partial()).await?;
+                    let mut partial = batcher.take_partial();
+                    if let Some(derived) = derived {
+                        derived.feed(&mut partial).map_err(PipelineError::Config)?;
+                    }
+                    sink.write(&partial).await?;
                 }
             }
             if events.as_slice().is_empty() {
@@ -366,19 +379,25 @@ async fn write_sink<K: Sink>(
             }
         }
     }
-    commit(sink, batcher, acks, options, last).await
+    commit(sink, batcher, derived, acks, options, last).await
 }
 
 async fn commit<K: Sink>(
     sink: &mut K,
     batcher: &mut Batcher,
+    derived: &mut Option<Derived>,
     acks: &watch::Sender<Option<Position>>,
     options: &RunOptions,
     last: &mut Option<Position>,
-) -> Result<(), SinkError> {
-    let Some((events, position)) = batcher.take_committable() else {
+) -> Result<(), PipelineError> {
+    let Some((mut events, position)) = batcher.take_committable() else {
         return Ok(());
     };
+    if let Some(derived) = derived {
+        derived.feed(&mut events).map_err(PipelineError::Config)?;
+        derived.finish(&mut events);
+        derived.publish(&options.metrics, &options.progress);
+    }
     let started = Instant::now();
     sink.write(&events).await?;
     sink.flush(&position).await?;

@@ -389,7 +389,7 @@ impl PostgresSink {
                 .batch_execute(&format!(
                     "CREATE TABLE IF NOT EXISTS {table} (pipeline text NOT NULL, \
                      scope text NOT NULL, key text NOT NULL, value text NOT NULL, \
-                     PRIMARY KEY (pipeline, scope, key))"
+                     PRIMARY KEY (pipeline, scope, key)) WITH (fillfactor = 70)"
                 ))
                 .await
                 .map_err(pg_err(|| format!("create table {table}")))?;
@@ -411,8 +411,8 @@ impl PostgresSink {
             client
                 .execute(
                     &format!(
-                        "DELETE FROM {table} WHERE pipeline = $1 AND (scope, key) IN \
-                         (SELECT * FROM unnest($2::text[], $3::text[]))"
+                        "DELETE FROM {table} AS t USING unnest($2::text[], $3::text[]) AS d(scope, key) \
+                         WHERE t.pipeline = $1 AND t.scope = d.scope AND t.key = d.key"
                     ),
                     &[&pipeline, &deletes.0, &deletes.1],
                 )

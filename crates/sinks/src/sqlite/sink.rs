@@ -28,6 +28,8 @@ pub struct SqliteSink {
     /// Tables known to match their schema, by name and version.
     prepared_tables: HashSet<(TableName, u64)>,
     fence: OffsetFence,
+    /// `_ws_state` exists (created in the open batch at the latest).
+    state_table: bool,
 }
 
 const DEAD_LETTERS: &str = "CREATE TABLE IF NOT EXISTS _ws_dead_letters (
@@ -50,6 +52,7 @@ impl SqliteSink {
             in_transaction: false,
             prepared_tables: HashSet::new(),
             fence: OffsetFence::default(),
+            state_table: false,
         }
     }
 
@@ -64,6 +67,8 @@ impl SqliteSink {
             self.conn = Some(self.connect()?);
         }
         self.prepared_tables.clear();
+        // A rollback may have undone its creation.
+        self.state_table = false;
         let position = self.stored_position()?;
         self.fence.opened(position.as_ref());
         Ok(position)
@@ -115,10 +120,14 @@ impl SqliteSink {
     }
 
     /// Keeps (or forgets) one key of a transform's state, in the batch.
-    fn state(&self, state: &StateWrite) -> Result<(), SinkError> {
+    fn state(&mut self, state: &StateWrite) -> Result<(), SinkError> {
+        if !self.state_table {
+            self.connection()?
+                .execute_batch(STATE)
+                .map_err(sqlite_err("create _ws_state"))?;
+            self.state_table = true;
+        }
         let conn = self.connection()?;
-        conn.execute_batch(STATE)
-            .map_err(sqlite_err("create _ws_state"))?;
         match &state.value {
             Some(value) => conn
                 .prepare_cached(

@@ -6,11 +6,15 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::fmt::Write;
 use std::str::FromStr;
 
-use bigdecimal::{BigDecimal, RoundingMode, Zero};
+use bigdecimal::{BigDecimal, Context, RoundingMode, Zero};
 use serde_json::{Value as Json, json};
 use sqlparser::ast::{self, FunctionArg, FunctionArgExpr, FunctionArguments};
+
+use watershed_events::{Decimal, Value};
 
 use crate::expr::datum::{Datum, Type};
 use crate::expr::eval::division_scale;
@@ -135,56 +139,128 @@ impl Ord for Ordered {
     }
 }
 
-/// The running state of one measure in one group and window.
+/// What an argument's state must keep for the measures that read it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub sums: bool,
+    pub squares: bool,
+    pub values: bool,
+}
+
+impl Needs {
+    /// Adds what `func` needs.
+    pub fn add(&mut self, func: Func) {
+        self.sums |= func.needs_sums();
+        self.squares |= func.needs_squares();
+        self.values |= func.needs_values();
+    }
+}
+
+/// An exact running sum: an `i128` while integers fit, a decimal after.
+#[derive(Debug, Clone)]
+enum Sum {
+    Small(i128),
+    Big(BigDecimal),
+}
+
+impl Default for Sum {
+    fn default() -> Self {
+        Sum::Small(0)
+    }
+}
+
+impl Sum {
+    fn add(&mut self, x: &Datum, sign: i64, square: bool) {
+        if let (Sum::Small(total), Datum::Int(n)) = (&mut *self, x) {
+            let n = i128::from(*n);
+            let term = if square { n * n } else { n };
+            let term = if sign < 0 { -term } else { term };
+            if let Some(next) = total.checked_add(term) {
+                *total = next;
+                return;
+            }
+        }
+        let Some(x) = x.as_decimal() else { return };
+        let term = if square { &x * &x } else { x };
+        let total = self.decimal();
+        *self = Sum::Big(if sign < 0 { total - term } else { total + term });
+    }
+
+    fn decimal(&self) -> BigDecimal {
+        match self {
+            Sum::Small(n) => BigDecimal::from(*n),
+            Sum::Big(d) => d.clone(),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Sum::Small(n) => n.to_string(),
+            Sum::Big(d) => d.to_plain_string(),
+        }
+    }
+
+    fn parse(text: &str) -> Option<Sum> {
+        match text.parse::<i128>() {
+            Ok(n) => Some(Sum::Small(n)),
+            Err(_) => BigDecimal::from_str(text).ok().map(Sum::Big),
+        }
+    }
+}
+
+/// The running state of one argument (say `heart_rate`) in one group and
+/// window, shared by every measure that reads it.
 #[derive(Debug, Clone, Default)]
 pub struct State {
-    /// Non-NULL arguments (rows, for `count(*)`).
+    /// Non-NULL values.
     pub n: i64,
-    sum: BigDecimal,
-    squares: BigDecimal,
+    sum: Sum,
+    squares: Sum,
     float_sum: f64,
     float_squares: f64,
     values: BTreeMap<Ordered, i64>,
 }
 
 impl State {
-    /// Adds (`sign` 1) or retracts (-1) one argument value.
-    pub fn apply(&mut self, func: Func, arg: Type, value: &Datum, sign: i64) {
-        if func != Func::CountStar && matches!(value, Datum::Null) {
+    /// Adds (`sign` 1) or retracts (-1) one value.
+    pub fn apply(&mut self, needs: Needs, arg: Type, value: &Datum, sign: i64) {
+        if matches!(value, Datum::Null) {
             return;
         }
         self.n += sign;
-        if func.needs_sums() {
+        if needs.sums {
             if arg == Type::Float {
                 let x = value.as_f64().unwrap_or(0.0);
                 self.float_sum += sign as f64 * x;
-                self.float_squares += sign as f64 * x * x;
-            } else if let Some(x) = value.as_decimal() {
-                if func.needs_squares() {
-                    let square = &x * &x;
-                    self.squares = if sign > 0 {
-                        &self.squares + square
-                    } else {
-                        &self.squares - square
-                    };
+                if needs.squares {
+                    self.float_squares += sign as f64 * x * x;
                 }
-                self.sum = if sign > 0 {
-                    &self.sum + x
-                } else {
-                    &self.sum - x
-                };
+            } else {
+                self.sum.add(value, sign, false);
+                if needs.squares {
+                    self.squares.add(value, sign, true);
+                }
             }
         }
-        if func.needs_values() {
-            let count = self.values.entry(Ordered(value.clone())).or_default();
-            *count += sign;
-            if *count <= 0 {
-                self.values.remove(&Ordered(value.clone()));
+        if needs.values {
+            match self.values.entry(Ordered(value.clone())) {
+                Entry::Occupied(mut count) => {
+                    *count.get_mut() += sign;
+                    if *count.get() <= 0 {
+                        count.remove();
+                    }
+                }
+                Entry::Vacant(slot) => {
+                    if sign > 0 {
+                        slot.insert(sign);
+                    }
+                }
             }
         }
     }
 
-    /// The measure's value, as PostgreSQL computes it over the same rows.
+    /// `func` over the values, as PostgreSQL computes it over the same
+    /// rows (`count(*)` is the group's row count, not this).
     pub fn result(&self, func: Func, arg: Type) -> Datum {
         if self.n <= 0 {
             return match func {
@@ -192,7 +268,6 @@ impl State {
                 _ => Datum::Null,
             };
         }
-        let n = BigDecimal::from(self.n);
         match func {
             Func::CountStar | Func::Count => Datum::Int(self.n),
             Func::Min => self
@@ -206,11 +281,12 @@ impl State {
                 .next_back()
                 .map_or(Datum::Null, |v| v.0.clone()),
             Func::Sum if arg == Type::Float => Datum::Float(self.float_sum),
-            Func::Sum => Datum::Decimal(self.sum.clone()),
+            Func::Sum => Datum::Decimal(self.sum.decimal()),
             Func::Avg if arg == Type::Float => Datum::Float(self.float_sum / self.n as f64),
             Func::Avg => {
-                let scale = division_scale(&self.sum, &n);
-                Datum::Decimal((&self.sum / &n).with_scale_round(scale, RoundingMode::HalfUp))
+                let (sum, n) = (self.sum.decimal(), BigDecimal::from(self.n));
+                let scale = division_scale(&sum, &n);
+                Datum::Decimal((sum / n).with_scale_round(scale, RoundingMode::HalfUp))
             }
             Func::Variance { sample } | Func::Stddev { sample } if sample && self.n < 2 => {
                 Datum::Null
@@ -227,61 +303,133 @@ impl State {
                 })
             }
             Func::Variance { sample } | Func::Stddev { sample } => {
-                // numeric_stddev_internal: (N·Σx² − (Σx)²) / (N·(N−1)),
-                // at the scale select_div_scale gives, then the root at it.
-                let scale = self.sum.fractional_digit_count().max(0) * 2;
-                let numerator = (&n * &self.squares - &self.sum * &self.sum).with_scale(scale);
-                if numerator <= BigDecimal::zero() {
-                    return Datum::Decimal(BigDecimal::zero());
-                }
-                let denominator = if sample {
-                    &n * (&n - BigDecimal::from(1))
-                } else {
-                    &n * &n
-                };
-                let scale = division_scale(&numerator, &denominator);
-                let variance =
-                    (&numerator / &denominator).with_scale_round(scale, RoundingMode::HalfUp);
-                if matches!(func, Func::Variance { .. }) {
-                    return Datum::Decimal(variance);
-                }
-                match variance.sqrt() {
-                    Some(root) => {
-                        Datum::Decimal(root.with_scale_round(scale, RoundingMode::HalfUp))
-                    }
-                    None => Datum::Null,
-                }
+                self.deviation(matches!(func, Func::Stddev { .. }), sample)
             }
         }
     }
 
-    /// The state as JSON, for the sink's state table.
-    pub fn to_json(&self, func: Func) -> Json {
-        let mut state = json!({ "n": self.n });
-        if func.needs_sums() {
-            state["s"] = json!(self.sum.to_plain_string());
-            state["fs"] = json!(self.float_sum);
+    /// [`State::result`] as a cell, computed in integers while the sums
+    /// fit (the common case of integer arguments), exactly as the decimal
+    /// path would.
+    pub fn value(&self, func: Func, arg: Type) -> Value {
+        if let Some(text) = self.small(func, arg) {
+            if let Ok(decimal) = Decimal::parse(&text) {
+                return Value::Decimal(decimal);
+            }
         }
-        if func.needs_squares() {
-            state["q"] = json!(self.squares.to_plain_string());
-            state["fq"] = json!(self.float_squares);
-        }
-        if func.needs_values() {
-            let values: Vec<Json> = self
-                .values
-                .iter()
-                .map(|(v, count)| json!([encode(&v.0), count]))
-                .collect();
-            state["v"] = Json::Array(values);
-        }
-        state
+        self.result(func, arg).into_value()
     }
 
-    /// Reads [`State::to_json`] back; `arg` types the kept values.
+    /// The decimal text of sum, avg, variance and stddev over integers
+    /// whose sums fit an `i128`; `None` to take the decimal path.
+    fn small(&self, func: Func, arg: Type) -> Option<String> {
+        let (Sum::Small(sum), Sum::Small(squares)) = (&self.sum, &self.squares) else {
+            return None;
+        };
+        if arg != Type::Int || self.n <= 0 {
+            return None;
+        }
+        let n = i128::from(self.n);
+        match func {
+            Func::Sum => Some(sum.to_string()),
+            Func::Avg => {
+                let scale = int_division_scale(*sum, n);
+                Some(scaled(divide(*sum, n, scale)?, scale))
+            }
+            Func::Variance { sample } | Func::Stddev { sample } => {
+                if sample && n < 2 {
+                    return None;
+                }
+                let numerator = n
+                    .checked_mul(*squares)?
+                    .checked_sub(sum.checked_mul(*sum)?)?;
+                if numerator <= 0 {
+                    return Some("0".into());
+                }
+                let denominator = if sample { n * (n - 1) } else { n * n };
+                let scale = int_division_scale(numerator, denominator);
+                let variance = divide(numerator, denominator, scale)?;
+                if matches!(func, Func::Variance { .. }) {
+                    return Some(scaled(variance, scale));
+                }
+                // √(v·10^s)·10^s from v·10^s·10^s, rounded half up.
+                let square = u128::try_from(variance.checked_mul(pow10(scale)?)?).ok()?;
+                let root = isqrt(square);
+                let root = if square > root * root + root {
+                    root + 1
+                } else {
+                    root
+                };
+                Some(scaled(i128::try_from(root).ok()?, scale))
+            }
+            _ => None,
+        }
+    }
+
+    /// numeric_stddev_internal: (N·Σx² − (Σx)²) / (N·(N−1)) at the scale
+    /// select_div_scale gives, then the root at that scale.
+    fn deviation(&self, root: bool, sample: bool) -> Datum {
+        let n = BigDecimal::from(self.n);
+        let sum = self.sum.decimal();
+        let scale = sum.fractional_digit_count().max(0) * 2;
+        let numerator = (&n * self.squares.decimal() - &sum * &sum).with_scale(scale);
+        if numerator <= BigDecimal::zero() {
+            return Datum::Decimal(BigDecimal::zero());
+        }
+        let denominator = if sample {
+            &n * (&n - BigDecimal::from(1))
+        } else {
+            &n * &n
+        };
+        let scale = division_scale(&numerator, &denominator);
+        let variance = (&numerator / &denominator).with_scale_round(scale, RoundingMode::HalfUp);
+        if !root {
+            return Datum::Decimal(variance);
+        }
+        // Enough significant digits for the scale, and a few to round by.
+        let (digits, exponent) = variance.as_bigint_and_exponent();
+        let whole = (digits.magnitude().to_string().len() as i64 - exponent).max(1);
+        let precision = (whole / 2 + 1 + scale + 4).max(8) as u64;
+        let context = Context::default().with_prec(precision).unwrap_or_default();
+        match variance.sqrt_with_context(&context) {
+            Some(root) => Datum::Decimal(root.with_scale_round(scale, RoundingMode::HalfUp)),
+            None => Datum::Null,
+        }
+    }
+
+    /// The state as compact JSON text, appended to `out` (float sums
+    /// only for float arguments).
+    pub fn write_json(&self, needs: Needs, arg: Type, out: &mut String) {
+        let _ = write!(out, "{{\"n\":{}", self.n);
+        let float = arg == Type::Float;
+        if needs.sums && float {
+            let _ = write!(out, ",\"fs\":{}", json!(self.float_sum));
+        } else if needs.sums {
+            let _ = write!(out, ",\"s\":\"{}\"", self.sum.text());
+        }
+        if needs.squares && float {
+            let _ = write!(out, ",\"fq\":{}", json!(self.float_squares));
+        } else if needs.squares {
+            let _ = write!(out, ",\"q\":\"{}\"", self.squares.text());
+        }
+        if needs.values {
+            out.push_str(",\"v\":[");
+            for (i, (value, count)) in self.values.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "[{},{count}]", encode(&value.0));
+            }
+            out.push(']');
+        }
+        out.push('}');
+    }
+
+    /// Reads [`State::write_json`] back; `arg` types the kept values.
     pub fn from_json(json: &Json, arg: Type) -> Option<State> {
-        let decimal = |key: &str| match json.get(key) {
-            Some(Json::String(s)) => BigDecimal::from_str(s).ok(),
-            None => Some(BigDecimal::zero()),
+        let sum = |key: &str| match json.get(key) {
+            Some(Json::String(s)) => Sum::parse(s),
+            None => Some(Sum::default()),
             _ => None,
         };
         let float = |key: &str| json.get(key).and_then(Json::as_f64).unwrap_or(0.0);
@@ -294,13 +442,86 @@ impl State {
         }
         Some(State {
             n: json.get("n")?.as_i64()?,
-            sum: decimal("s")?,
-            squares: decimal("q")?,
+            sum: sum("s")?,
+            squares: sum("q")?,
             float_sum: float("fs"),
             float_squares: float("fq"),
             values,
         })
     }
+}
+
+/// `10^n`, if it fits.
+fn pow10(n: i64) -> Option<i128> {
+    10i128.checked_pow(u32::try_from(n).ok()?)
+}
+
+/// `a / b` rounded half up (away from zero) to `scale` digits, as an
+/// integer of that scale.
+fn divide(a: i128, b: i128, scale: i64) -> Option<i128> {
+    let a = a.checked_mul(pow10(scale)?)?;
+    let (q, r) = (a / b, a % b);
+    let up = r.unsigned_abs() * 2 >= b.unsigned_abs();
+    Some(if up {
+        if (a < 0) != (b < 0) { q - 1 } else { q + 1 }
+    } else {
+        q
+    })
+}
+
+/// `digits` with `scale` of them after the point.
+fn scaled(digits: i128, scale: i64) -> String {
+    if scale <= 0 {
+        return digits.to_string();
+    }
+    let sign = if digits < 0 { "-" } else { "" };
+    let text = digits.unsigned_abs().to_string();
+    let scale = scale as usize;
+    let text = if text.len() <= scale {
+        format!("{}{text}", "0".repeat(scale + 1 - text.len()))
+    } else {
+        text
+    };
+    let (whole, fraction) = text.split_at(text.len() - scale);
+    format!("{sign}{whole}.{fraction}")
+}
+
+/// ⌊√x⌋.
+fn isqrt(x: u128) -> u128 {
+    if x < 2 {
+        return x;
+    }
+    let mut r = (x as f64).sqrt() as u128;
+    while r * r > x {
+        r -= 1;
+    }
+    while (r + 1) * (r + 1) <= x {
+        r += 1;
+    }
+    r
+}
+
+/// PostgreSQL's `select_div_scale` for two integers.
+fn int_division_scale(a: i128, b: i128) -> i64 {
+    let (w1, d1) = base_10000(a);
+    let (w2, d2) = base_10000(b);
+    let mut weight = w1 - w2;
+    if d1 <= d2 {
+        weight -= 1;
+    }
+    (16 - weight * 4).clamp(0, 1000)
+}
+
+/// The weight and first digit of `x` in base 10,000; zero is `(0, 0)`.
+fn base_10000(x: i128) -> (i64, u128) {
+    let x = x.unsigned_abs();
+    if x == 0 {
+        return (0, 0);
+    }
+    let digits = x.ilog10() as i64;
+    let weight = digits / 4;
+    let first = x / 10u128.pow((weight * 4) as u32);
+    (weight, first)
 }
 
 /// A datum as JSON that [`decode`] reads back given its type.

@@ -328,3 +328,36 @@ fn bad_specs_name_the_key() {
     assert!(parse_duration("soon").is_err());
     assert!(parse_duration("0s").is_err());
 }
+
+#[test]
+fn the_integer_path_gives_the_decimal_paths_digits() {
+    use super::measure::{Func, Needs, State};
+    use crate::expr::datum::{Datum, Type};
+    let mut needs = Needs::default();
+    for func in [Func::Avg, Func::Stddev { sample: true }, Func::Min] {
+        needs.add(func);
+    }
+    let mut seed = 7u64;
+    for size in [1usize, 2, 3, 7, 50, 400] {
+        let mut state = State::default();
+        for _ in 0..size {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let x = (seed >> 33) as i64 % 200_000 - 20_000;
+            state.apply(needs, Type::Int, &Datum::Int(x), 1);
+        }
+        for func in [
+            Func::Sum,
+            Func::Avg,
+            Func::Stddev { sample: true },
+            Func::Stddev { sample: false },
+            Func::Variance { sample: true },
+            Func::Variance { sample: false },
+        ] {
+            let fast = state.value(func, Type::Int);
+            let exact = state.result(func, Type::Int).into_value();
+            assert_eq!(fast, exact, "{func:?} over {size} values");
+        }
+    }
+}

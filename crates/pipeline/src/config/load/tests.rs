@@ -67,7 +67,7 @@ fn unknown_keys_name_the_key_and_its_line() {
     let text = HB.replace("seed: 7", "sed: 7");
     assert_eq!(
         error(&text),
-        "line 2: source.sed: unknown field `sed`, expected one of `stream`, `seed`, `count`, `rate`, `start_time`, `customers`, `invalid_fraction`, `drift`"
+        "line 2: source.sed: unknown field `sed`, expected one of `stream`, `seed`, `count`, `rate`, `start_time`, `interval_ms`, `customers`, `invalid_fraction`, `drift`"
     );
     let top = error(&format!("{HB}sinks: {{}}\n"));
     assert!(

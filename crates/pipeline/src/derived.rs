@@ -1,0 +1,244 @@
+//! Tables derived from the change stream — aggregates and stale-key
+//! episodes — kept on the sink's side of the pipeline. Each batch's
+//! changes (as the transforms left them) feed them as the batch is handed
+//! to the sink; when the batch commits, the target rows of every group or
+//! key it touched, and their state, go in before its final commit, so the
+//! sink commits rows, state and position together. Working per batch, not
+//! per source transaction, writes each touched group once per batch.
+//! An attempt starts from the state the sink's last commit holds.
+
+use std::sync::Arc;
+
+use watershed_events::{Change, DeadLetter, Event, SchemaChange, StateWrite, TableSchema};
+use watershed_sinks::json::JsonRow;
+use watershed_sinks::{Sink, SinkError};
+use watershed_transforms::aggregate::{Aggregate, Finished};
+use watershed_transforms::expr::EvalContext;
+use watershed_transforms::stale::Watch;
+
+use crate::config::{AggregateConfig, PipelineConfig, StaleConfig};
+use crate::metrics::Metrics;
+use crate::runtime::Progress;
+use crate::transform::now;
+
+/// An aggregate or a watch, compiled once its table's shape is seen.
+struct Keeper<T, C> {
+    config: C,
+    compiled: Option<(Arc<TableSchema>, T)>,
+    /// The state the sink held when the attempt started.
+    restored: Vec<(String, String)>,
+    /// Its target table was announced to the sink in this attempt.
+    announced: bool,
+}
+
+impl<T, C: Clone> Keeper<T, C> {
+    fn new(config: &C) -> Self {
+        Self {
+            config: config.clone(),
+            compiled: None,
+            restored: Vec::new(),
+            announced: false,
+        }
+    }
+}
+
+/// The pipeline's aggregates and stale watches.
+pub struct Derived {
+    aggregates: Vec<Keeper<Aggregate, AggregateConfig>>,
+    watches: Vec<Keeper<Watch, StaleConfig>>,
+}
+
+impl Derived {
+    /// `None` when the pipeline keeps neither.
+    pub fn new(config: &PipelineConfig) -> Option<Derived> {
+        if config.aggregates.is_empty() && config.stale.is_empty() {
+            return None;
+        }
+        Some(Derived {
+            aggregates: config.aggregates.iter().map(Keeper::new).collect(),
+            watches: config.stale.iter().map(Keeper::new).collect(),
+        })
+    }
+
+    /// Reads the state the sink's last commit left.
+    pub async fn load<K: Sink>(&mut self, sink: &mut K) -> Result<(), SinkError> {
+        for aggregate in &mut self.aggregates {
+            aggregate.restored = sink.load_state(&aggregate.config.scope()).await?;
+        }
+        for watch in &mut self.watches {
+            watch.restored = sink.load_state(&watch.config.scope()).await?;
+        }
+        Ok(())
+    }
+
+    /// Feeds the changes among `events` (about to be written) to the
+    /// aggregates and watches; rows an aggregate refuses (late ones) are
+    /// added as dead letters.
+    pub fn feed(&mut self, events: &mut Vec<Event>) -> Result<(), String> {
+        let cx = EvalContext { now: now() };
+        let mut letters = Vec::new();
+        for event in events.iter() {
+            let Event::Change(change) = event else {
+                continue;
+            };
+            self.aggregate(change, &cx, &mut letters)?;
+            self.watch(change, cx.now.micros)?;
+        }
+        if !letters.is_empty() {
+            // Before the batch's last commit, if it ends with one.
+            let at = match events.last() {
+                Some(Event::Commit(_)) => events.len() - 1,
+                _ => events.len(),
+            };
+            events.splice(at..at, letters);
+        }
+        Ok(())
+    }
+
+    /// At a batch's commit: the target rows of the groups and keys it
+    /// touched, and their state, inserted before its final commit.
+    pub fn finish(&mut self, events: &mut Vec<Event>) {
+        let mut out = Vec::new();
+        let now = now().micros;
+        for keeper in &mut self.aggregates {
+            if let Some((_, aggregate)) = &mut keeper.compiled {
+                let finished = aggregate.finish();
+                let scope = keeper.config.scope();
+                emit(
+                    finished,
+                    aggregate.output(),
+                    &scope,
+                    &mut keeper.announced,
+                    &mut out,
+                );
+            }
+        }
+        for keeper in &mut self.watches {
+            if let Some((_, watch)) = &mut keeper.compiled {
+                let finished = watch.finish(now);
+                let scope = keeper.config.scope();
+                emit(
+                    finished,
+                    watch.output(),
+                    &scope,
+                    &mut keeper.announced,
+                    &mut out,
+                );
+            }
+        }
+        let at = match events.last() {
+            Some(Event::Commit(_)) => events.len() - 1,
+            _ => events.len(),
+        };
+        events.splice(at..at, out);
+    }
+
+    /// Shows the stale keys on `/metrics` and `/api/status`.
+    pub fn publish(&self, metrics: &Metrics, progress: &Progress) {
+        for keeper in &self.watches {
+            if let Some((_, watch)) = &keeper.compiled {
+                let (count, keys) = watch.stale_keys(100);
+                metrics.stale_keys(&keeper.config.table, count as i64);
+                progress.set_stale(&keeper.config.table, count, keys);
+            }
+        }
+    }
+
+    fn aggregate(
+        &mut self,
+        change: &Change,
+        cx: &EvalContext,
+        letters: &mut Vec<Event>,
+    ) -> Result<(), String> {
+        for keeper in &mut self.aggregates {
+            if !keeper.config.reads(&change.table.name) {
+                continue;
+            }
+            let current = match keeper.compiled.take() {
+                Some((input, aggregate))
+                    if Arc::ptr_eq(&input, &change.table) || input == change.table =>
+                {
+                    (input, aggregate)
+                }
+                Some((_, aggregate)) => (
+                    change.table.clone(),
+                    keeper.config.rebind(aggregate, &change.table)?,
+                ),
+                None => {
+                    let mut aggregate = keeper.config.compile(&change.table)?;
+                    aggregate.restore(&std::mem::take(&mut keeper.restored))?;
+                    (change.table.clone(), aggregate)
+                }
+            };
+            let (input, aggregate) = keeper.compiled.insert(current);
+            for refused in aggregate.apply(change, cx) {
+                let value = serde_json::to_vec(&JsonRow {
+                    schema: input,
+                    row: &refused.row,
+                })
+                .ok();
+                letters.push(Event::DeadLetter(DeadLetter {
+                    origin: change.table.name.to_string(),
+                    partition: -1,
+                    offset: -1,
+                    key: None,
+                    value: value.map(Arc::from),
+                    error: format!("aggregate {}: {}", keeper.config.spec.name, refused.reason),
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    fn watch(&mut self, change: &Change, now: i64) -> Result<(), String> {
+        for keeper in &mut self.watches {
+            if !keeper.config.watches(&change.table.name) {
+                continue;
+            }
+            let current = match keeper.compiled.take() {
+                Some((input, watch))
+                    if Arc::ptr_eq(&input, &change.table) || input == change.table =>
+                {
+                    (input, watch)
+                }
+                Some((_, watch)) => (
+                    change.table.clone(),
+                    keeper.config.rebind(watch, &change.table)?,
+                ),
+                None => {
+                    let mut watch = keeper.config.compile(&change.table)?;
+                    watch.restore(&std::mem::take(&mut keeper.restored))?;
+                    (change.table.clone(), watch)
+                }
+            };
+            let (_, watch) = keeper.compiled.insert(current);
+            watch.apply(change, now);
+        }
+        Ok(())
+    }
+}
+
+/// A keeper's rows and state as events; its table is announced first.
+fn emit(
+    finished: Finished,
+    output: &Arc<TableSchema>,
+    scope: &str,
+    announced: &mut bool,
+    out: &mut Vec<Event>,
+) {
+    if !finished.changes.is_empty() && !*announced {
+        out.push(Event::Schema(SchemaChange::new(output.clone())));
+        *announced = true;
+    }
+    out.extend(finished.changes.into_iter().map(Event::Change));
+    out.extend(finished.state.into_iter().map(|(key, value)| {
+        Event::State(StateWrite {
+            scope: scope.to_owned(),
+            key,
+            value,
+        })
+    }));
+}
+
+#[cfg(test)]
+mod tests;
