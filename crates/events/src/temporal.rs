@@ -228,7 +228,46 @@ impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC: `2024-01-01T00:00:00.250000Z`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let datetime = self.to_datetime();
-        write!(f, "{}T{}Z", datetime.date, datetime.time)
+        if !(0..=9999).contains(&datetime.date.year) {
+            return write!(f, "{}T{}Z", datetime.date, datetime.time);
+        }
+        // Sinks print one per row and column: digits by hand, not
+        // through the formatting machinery (a tenth of a sink's time).
+        let mut out = [0u8; 27];
+        let date = datetime.date;
+        let year = date.year as u32;
+        digits(&mut out[0..4], year);
+        out[4] = b'-';
+        digits(&mut out[5..7], u32::from(date.month));
+        out[7] = b'-';
+        digits(&mut out[8..10], u32::from(date.day));
+        out[10] = b'T';
+        let micros = datetime.time.micros as u64;
+        let seconds = (micros / 1_000_000) as u32;
+        digits(&mut out[11..13], seconds / 3600);
+        out[13] = b':';
+        digits(&mut out[14..16], seconds / 60 % 60);
+        out[16] = b':';
+        digits(&mut out[17..19], seconds % 60);
+        let fraction = (micros % 1_000_000) as u32;
+        let end = if fraction == 0 {
+            19
+        } else {
+            out[19] = b'.';
+            digits(&mut out[20..26], fraction);
+            26
+        };
+        out[end] = b'Z';
+        // Only ASCII digits and separators were written.
+        f.write_str(std::str::from_utf8(&out[..=end]).unwrap_or_default())
+    }
+}
+
+/// `n` in decimal, zero-padded to fill `out`.
+fn digits(out: &mut [u8], mut n: u32) {
+    for byte in out.iter_mut().rev() {
+        *byte = b'0' + (n % 10) as u8;
+        n /= 10;
     }
 }
 
@@ -270,5 +309,32 @@ mod tests {
     fn zero_dates_survive() {
         let zero = Date::parse("0000-00-00").unwrap();
         assert_eq!(zero.to_string(), "0000-00-00");
+    }
+}
+
+#[cfg(test)]
+mod printing {
+    use super::*;
+
+    #[test]
+    fn the_fast_printer_matches_the_general_one() {
+        for micros in [
+            0,
+            1,
+            999_999,
+            1_704_067_200_000_000,
+            1_704_067_200_250_000,
+            253_402_300_799_999_999,
+            -1,
+            -62_135_596_800_000_000,
+        ] {
+            let ts = Timestamp::from_micros(micros);
+            let dt = ts.to_datetime();
+            assert_eq!(
+                ts.to_string(),
+                format!("{}T{}Z", dt.date, dt.time),
+                "{micros}"
+            );
+        }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use watershed_events::{Change, ChangeOp, Column, LogicalType, Row, TableName, TableSchema, Value};
 
 use crate::expr::{Compiled, EvalContext, ExprError, Type, compile};
-use crate::mask::{BoundMask, Faker, Mask};
+use crate::mask::{BoundMask, Faker, Keyed, Mask};
 
 /// One step as a pipeline file states it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +69,7 @@ enum Step {
     /// The columns kept, by their position in the input.
     Keep(Vec<usize>),
     /// Columns masked by position, and the `hash` key.
-    Mask(Vec<(usize, BoundMask)>, Arc<[u8]>),
+    Mask(Vec<(usize, BoundMask)>, Arc<Keyed>),
 }
 
 /// A compiled chain and the schema it produces.
@@ -81,7 +81,7 @@ pub struct Chain {
     /// row before it is shown anywhere (a rejected row's dead letter).
     input_masks: Vec<(usize, BoundMask)>,
     /// `hash`'s key.
-    key: Arc<[u8]>,
+    key: Arc<Keyed>,
     /// Each step's expressions and their types, for `watershed validate`.
     described: Vec<String>,
 }
@@ -136,7 +136,7 @@ impl Chain {
             steps,
             output: Arc::new(shape.schema),
             input_masks: shape.input_masks,
-            key: Arc::from(mask_key.unwrap_or_default()),
+            key: Arc::new(Keyed::new(mask_key.unwrap_or_default())),
             described,
         })
     }
@@ -153,7 +153,7 @@ impl Chain {
         let mut row = row.to_vec();
         for (i, mask) in &self.input_masks {
             if let Some(value) = row.get_mut(*i) {
-                *value = mask.apply(value, &self.key);
+                *value = mask.apply_keyed(value, &self.key);
             }
         }
         row
@@ -225,7 +225,7 @@ impl Chain {
                 Step::Mask(columns, key) => {
                     for row in [&mut before, &mut after].into_iter().flatten() {
                         for (i, mask) in columns {
-                            row[*i] = mask.apply(&row[*i], key);
+                            row[*i] = mask.apply_keyed(&row[*i], key);
                         }
                     }
                 }
@@ -430,7 +430,7 @@ fn step(
                 }
                 masked.push((i, bound));
             }
-            Step::Mask(masked, Arc::from(mask_key.unwrap_or_default()))
+            Step::Mask(masked, Arc::new(Keyed::new(mask_key.unwrap_or_default())))
         }
     }))
 }

@@ -62,25 +62,63 @@ impl BoundMask {
 
     /// `value` masked; `key` is the pipeline's `mask_key`.
     pub fn apply(&self, value: &Value, key: &[u8]) -> Value {
+        self.apply_keyed(value, &Keyed::new(key))
+    }
+
+    /// [`BoundMask::apply`] with the key prepared once.
+    pub fn apply_keyed(&self, value: &Value, key: &Keyed) -> Value {
         match (&self.mask, &self.fake) {
             (Mask::Fake, Some(generator)) if !matches!(value, Value::Null | Value::Unchanged) => {
-                generator(seed(key, value))
+                let digest = key.digest(&plain(value));
+                let mut first = [0u8; 8];
+                first.copy_from_slice(&digest[..8]);
+                generator(u64::from_le_bytes(first))
             }
-            (mask, _) => mask.apply(value, key),
+            (mask, _) => mask.apply_keyed(value, key),
         }
     }
 }
 
-/// The seed of a fake value: the keyed hash of the original's text.
-fn seed(key: &[u8], value: &Value) -> u64 {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        return 0;
-    };
-    mac.update(plain(value).as_bytes());
-    let digest = mac.finalize().into_bytes();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    u64::from_le_bytes(first)
+/// The `mask_key`, prepared for HMAC-SHA-256 once (its key schedule is
+/// half the work of hashing a short value).
+#[derive(Clone)]
+pub struct Keyed {
+    mac: Option<Hmac<Sha256>>,
+}
+
+impl fmt::Debug for Keyed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Keyed(***)")
+    }
+}
+
+impl Keyed {
+    pub fn new(key: &[u8]) -> Self {
+        Self {
+            mac: Hmac::<Sha256>::new_from_slice(key).ok(),
+        }
+    }
+
+    fn digest(&self, text: &str) -> [u8; 32] {
+        let Some(mac) = &self.mac else {
+            // HMAC takes keys of any length; this cannot happen.
+            return [0; 32];
+        };
+        let mut mac = mac.clone();
+        mac.update(text.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// HMAC-SHA-256 of `text`, lowercase hex.
+    pub fn hex(&self, text: &str) -> String {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(64);
+        for b in self.digest(text) {
+            out.push(char::from(DIGITS[usize::from(b >> 4)]));
+            out.push(char::from(DIGITS[usize::from(b & 15)]));
+        }
+        out
+    }
 }
 
 impl Mask {
@@ -116,6 +154,11 @@ impl Mask {
 
     /// `value` masked; `key` is the HMAC key (needed by `hash`).
     pub fn apply(&self, value: &Value, key: &[u8]) -> Value {
+        self.apply_keyed(value, &Keyed::new(key))
+    }
+
+    /// [`Mask::apply`] with the key prepared once.
+    pub fn apply_keyed(&self, value: &Value, key: &Keyed) -> Value {
         if matches!(value, Value::Null | Value::Unchanged) {
             return value.clone();
         }
@@ -123,7 +166,7 @@ impl Mask {
             Mask::Null => Value::Null,
             // Without its generator (never built so), hide it all.
             Mask::Redact | Mask::Fake => Value::text("***"),
-            Mask::Hash => Value::Text(Arc::from(hash(key, &plain(value)))),
+            Mask::Hash => Value::Text(Arc::from(key.hex(&plain(value)))),
             Mask::KeepLast(n) => {
                 let text = plain(value);
                 let count = text.chars().count();
@@ -141,16 +184,7 @@ impl Mask {
 
 /// HMAC-SHA-256 of `text` under `key`, lowercase hex.
 pub fn hash(key: &[u8], text: &str) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        // HMAC takes keys of any length; this cannot happen.
-        return String::new();
-    };
-    mac.update(text.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Keyed::new(key).hex(text)
 }
 
 /// A value's text, the same for a value whichever source sent it.
