@@ -449,9 +449,7 @@ impl Aggregate {
             let specs = &self.args;
             let group = match self.groups.get_mut(&key) {
                 Some(group) => {
-                    if !self.touched.contains_key(&key) {
-                        self.touched.insert(key, group.rows > 0);
-                    }
+                    self.touched.entry(key).or_insert(group.rows > 0);
                     group
                 }
                 None => {

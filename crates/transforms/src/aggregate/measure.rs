@@ -312,10 +312,10 @@ impl State {
     /// fit (the common case of integer arguments), exactly as the decimal
     /// path would.
     pub fn value(&self, func: Func, arg: Type) -> Value {
-        if let Some(text) = self.small(func, arg) {
-            if let Ok(decimal) = Decimal::parse(&text) {
-                return Value::Decimal(decimal);
-            }
+        if let Some(text) = self.small(func, arg)
+            && let Ok(decimal) = Decimal::parse(&text)
+        {
+            return Value::Decimal(decimal);
         }
         self.result(func, arg).into_value()
     }
