@@ -519,30 +519,145 @@ fn transform_problems(config: &PipelineConfig) -> Vec<Problem> {
             }
         }
     }
-    if config.transforms.is_empty() || !problems.is_empty() {
+    let keeps_state = matches!(config.sink, SinkConfig::Postgres(_) | SinkConfig::Sqlite(_));
+    for (key, used) in [
+        ("aggregates", !config.aggregates.is_empty()),
+        ("stale", !config.stale.is_empty()),
+    ] {
+        if used && !keeps_state {
+            problems.push((
+                vec![key.into()],
+                format!(
+                    "{key} keep their state in the sink, beside their rows: use a postgres or \
+                     sqlite sink"
+                ),
+            ));
+        }
+    }
+    if let SourceConfig::Mysql(mysql) = &config.source
+        && let Ok(filter) = watershed_sources::mysql::TableFilter::parse(&mysql.tables)
+    {
+        // Names without globs must be among the captured tables.
+        for transform in &config.transforms {
+            let name = &transform.table;
+            let captured = match name.split_once('.') {
+                _ if name.contains('*') => true,
+                Some((schema, table)) => filter.matches(schema, table),
+                None => true,
+            };
+            if !captured {
+                problems.push((
+                    vec![
+                        "transforms".into(),
+                        transform.index.to_string(),
+                        "table".into(),
+                    ],
+                    format!(
+                        "`{name}` is not among the tables the source captures (source.tables: {})",
+                        mysql.tables.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    let nothing_to_check =
+        config.transforms.is_empty() && config.aggregates.is_empty() && config.stale.is_empty();
+    if nothing_to_check || !problems.is_empty() {
         return problems;
     }
-    let declared = match &config.source {
-        SourceConfig::Generator(generator) => {
-            Some(Ok(vec![watershed_sources::generator::table_schema(
-                generator.stream,
-                &generator.heartbeat(),
-            )]))
-        }
-        SourceConfig::Kafka(kafka) => kafka.declared_tables(),
-        // Known once connected: checked when each table first appears.
-        SourceConfig::Mysql(_) => None,
-    };
-    match declared {
+    match config.source.declared_tables() {
         None => {}
         Some(Err(message)) => problems.push((vec!["source".into()], message)),
-        Some(Ok(tables)) => problems.extend(transforms::check_against(
-            &config.transforms,
-            &tables,
-            config.mask_key.as_ref(),
-        )),
+        Some(Ok(tables)) => {
+            problems.extend(transforms::check_against(
+                &config.transforms,
+                &tables,
+                config.mask_key.as_ref(),
+            ));
+            if problems.is_empty() {
+                let transformed = transformed(config, &tables);
+                problems.extend(aggregate_problems(config, &transformed));
+                problems.extend(stale_problems(config, &transformed));
+            }
+        }
     }
     problems
+}
+
+/// The declared tables as the transforms leave them (named by `to:`):
+/// what aggregates and watches read.
+fn transformed(
+    config: &PipelineConfig,
+    tables: &[watershed_events::TableSchema],
+) -> Vec<watershed_events::TableSchema> {
+    tables
+        .iter()
+        .map(|table| {
+            match transforms::chain_for(&config.transforms, table, config.mask_key.as_ref()) {
+                Ok(Some(chain)) => chain.output().as_ref().clone(),
+                _ => table.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Every aggregate reads a table the transforms produce and compiles
+/// against its shape.
+fn aggregate_problems(
+    config: &PipelineConfig,
+    tables: &[watershed_events::TableSchema],
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for aggregate in &config.aggregates {
+        let at = |key: &str| -> Vec<String> {
+            let mut path = vec!["aggregates".to_owned(), aggregate.spec.name.clone()];
+            path.extend(key.split('.').filter(|k| !k.is_empty()).map(str::to_owned));
+            path
+        };
+        let Some(table) = tables.iter().find(|t| aggregate.reads(&t.name)) else {
+            problems.push((at("from"), no_table(&aggregate.from, tables)));
+            continue;
+        };
+        if let Err(e) = watershed_transforms::aggregate::Aggregate::compile(&aggregate.spec, table)
+        {
+            problems.push((at(&e.key), format!("table {}: {}", table.name, e.message)));
+        }
+    }
+    problems
+}
+
+/// Every watch reads a table the transforms produce and finds its
+/// columns there.
+fn stale_problems(
+    config: &PipelineConfig,
+    tables: &[watershed_events::TableSchema],
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for watch in &config.stale {
+        let at = |key: &str| -> Vec<String> {
+            let mut path = vec!["stale".to_owned(), watch.from.clone()];
+            if !key.is_empty() {
+                path.push(key.to_owned());
+            }
+            path
+        };
+        let Some(table) = tables.iter().find(|t| watch.watches(&t.name)) else {
+            problems.push((at(""), no_table(&watch.from, tables)));
+            continue;
+        };
+        if let Err(e) = watershed_transforms::stale::Watch::compile(&watch.spec(), table) {
+            problems.push((at(&e.key), format!("table {}: {}", table.name, e.message)));
+        }
+    }
+    problems
+}
+
+fn no_table(name: &str, tables: &[watershed_events::TableSchema]) -> String {
+    let names: Vec<String> = tables.iter().map(|t| t.name.to_string()).collect();
+    format!(
+        "`{name}` names no table the transforms produce (they produce: {})",
+        names.join(", ")
+    )
 }
 
 /// Policies the configured source or sink cannot carry out: isolating a

@@ -131,7 +131,78 @@ fn mistakes_are_named_by_line_and_key_even_before_the_tables_are_known() {
         "line 7: transforms.1: missing key `table`"
     );
     assert_eq!(
+        error(&SHOP.replace(
+            "table: \"shop.orders\", filter",
+            "table: \"crm.orders\", filter"
+        )),
+        "line 7: transforms.1.table: `crm.orders` is not among the tables the source captures \
+         (source.tables: shop.*)"
+    );
+    assert_eq!(
         error(&SHOP.replace("drop: [internal_note]", "drop: { a: 1 }")),
         "line 9: transforms.3.drop: expected a column or a list of columns"
     );
+}
+
+const AGG: &str = "\
+name: hb
+source: { kind: generator, stream: heartbeat, count: 10 }
+sink:   { kind: sqlite, path: ./hb.db }
+aggregates:
+  heartbeats_hourly:
+    from: heartbeat
+    window: { tumbling: 1h, on: ts }
+    group_by: [customer_id]
+    measures: { readings: \"count(*)\", avg_hr: \"avg(heart_rate)\" }
+    lateness: 10m
+stale:
+  heartbeat: { key: customer_id, on: ts, after: 5m, table: stale_customers }
+";
+
+#[test]
+fn aggregates_and_stale_keys_load_and_their_mistakes_are_named() {
+    let config = load(AGG).unwrap();
+    assert_eq!(config.aggregates[0].spec.measures[1].0, "avg_hr");
+    assert_eq!(config.aggregates[0].spec.lateness, Some(600_000_000));
+    assert_eq!(config.stale[0].after_ms, 300_000);
+    let cases = [
+        (
+            AGG.replace("{ tumbling: 1h, on: ts }", "{ tumbling: 1h }"),
+            "line 7: aggregates.heartbeats_hourly.window: missing key `on` (the event-time column)",
+        ),
+        (
+            AGG.replace("avg(heart_rate)", "heart_rate * 2"),
+            "line 9: aggregates.heartbeats_hourly.measures.avg_hr: `heart_rate * 2`: is not an \
+             aggregate function: use count(*), count, sum, avg, min, max, stddev or variance",
+        ),
+        (
+            AGG.replace("after: 5m", "after: soon"),
+            "line 12: stale.heartbeat.after: `soon` is not a duration (e.g. 30s, 10m, 1h, 1d)",
+        ),
+        (
+            AGG.replace("on: ts }\n    group_by", "on: heart_rate }\n    group_by"),
+            "line 7: aggregates.heartbeats_hourly.window.on: table heartbeat: `heart_rate` is not \
+             a timestamp column",
+        ),
+        (
+            AGG.replace("from: heartbeat", "from: heartbeats"),
+            "line 6: aggregates.heartbeats_hourly.from: `heartbeats` names no table the \
+             transforms produce (they produce: heartbeat)",
+        ),
+        (
+            AGG.replace(
+                "{ kind: sqlite, path: ./hb.db }",
+                "{ kind: jsonl, path: ./hb.jsonl }",
+            ),
+            "line 4: aggregates: aggregates keep their state in the sink, beside their rows: use \
+             a postgres or sqlite sink",
+        ),
+        (
+            AGG.replace("key: customer_id", "key: client"),
+            "line 12: stale.heartbeat.key: table heartbeat: no column `client` in table heartbeat",
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(error(&text), expected);
+    }
 }
