@@ -13,7 +13,7 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{shell, time};
+use support::{run_file, shell, time};
 
 fn main() {
     let rows: u64 = std::env::var("WATERSHED_BENCH_ROWS")
@@ -67,23 +67,7 @@ fn run_pipeline(dir: &Path, rows: u64, sink: &str) -> (Duration, u64) {
         "name: {name}\nsource: {{ kind: generator, stream: heartbeat, seed: 7, count: {rows}, rate: unbounded }}\nsink: {sink}\n"
     );
     std::fs::write(&file, text).expect("write pipeline");
-    let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_watershed"))
-        .args([
-            "run",
-            "-c",
-            file.to_str().expect("path"),
-            "--json",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("WATERSHED_LOG", "warn")
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run watershed");
-    let elapsed = started.elapsed();
-    assert!(output.status.success(), "watershed failed");
-    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("summary");
+    let (elapsed, summary) = run_file(&file);
     assert_eq!(summary["rows"], rows, "every row committed");
     (elapsed, summary["peak_rss_bytes"].as_u64().unwrap_or(0))
 }

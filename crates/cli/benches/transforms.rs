@@ -14,10 +14,9 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::time;
+use support::{run_file, time};
 use watershed_testkit::Postgres;
 
 const TRANSFORMS: &str = "\
@@ -139,22 +138,5 @@ fn run(
     let file = dir.join(format!("{name}.yaml"));
     let text = format!("name: {name}\nsource: {source}\nsink: {sink}\n{extra}");
     std::fs::write(&file, text).expect("write pipeline");
-    let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_watershed"))
-        .args([
-            "run",
-            "-c",
-            file.to_str().expect("path"),
-            "--json",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("WATERSHED_LOG", "warn")
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run watershed");
-    let elapsed = started.elapsed();
-    assert!(output.status.success(), "watershed failed");
-    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("summary");
-    (elapsed, summary)
+    run_file(&file)
 }

@@ -12,6 +12,29 @@ pub fn shell(command: &str) {
     assert!(status.success(), "{command}");
 }
 
+/// Runs the pipeline file `file` with the `watershed` binary to its end;
+/// returns the wall time and the run's JSON summary.
+pub fn run_file(file: &std::path::Path) -> (Duration, serde_json::Value) {
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_watershed"))
+        .args([
+            "run",
+            "-c",
+            file.to_str().expect("path"),
+            "--json",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("WATERSHED_LOG", "warn")
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("run watershed");
+    let elapsed = started.elapsed();
+    assert!(output.status.success(), "watershed failed");
+    let summary = serde_json::from_slice(&output.stdout).expect("summary");
+    (elapsed, summary)
+}
+
 /// How long `work` takes.
 pub fn time(work: impl FnOnce()) -> Duration {
     let started = Instant::now();

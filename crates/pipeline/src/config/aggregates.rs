@@ -7,12 +7,12 @@
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value};
-use watershed_events::{TableName, TableSchema, glob_matches};
+use watershed_events::{TableName, TableSchema};
 use watershed_transforms::aggregate::{
     Aggregate, AggregateError, AggregateSpec, WindowSpec, check_measure, parse_duration,
 };
 
-use super::error::KeyPath;
+use super::error::{KeyPath, Problem, key_path as path, names_table};
 use super::yaml::{KeyOrder, LineIndex};
 
 const KEYS: &str = "from, window, group_by, measures, lateness";
@@ -30,11 +30,7 @@ pub struct AggregateConfig {
 impl AggregateConfig {
     /// Whether it reads `table`'s changes (matched as `transforms` are).
     pub fn reads(&self, table: &TableName) -> bool {
-        if self.from.contains('.') {
-            glob_matches(&self.from, &table.to_string())
-        } else {
-            glob_matches(&self.from, &table.name)
-        }
+        names_table(&self.from, table)
     }
 
     /// The scope its state is kept under in the sink.
@@ -93,12 +89,6 @@ impl Serialize for AggregateConfig {
         }
         map.end()
     }
-}
-
-type Problem = (KeyPath, String);
-
-fn path(parts: &[&str]) -> KeyPath {
-    parts.iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// Reads `aggregates:`, a mapping of target table names to aggregates,

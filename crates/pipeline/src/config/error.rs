@@ -6,6 +6,25 @@ use std::path::PathBuf;
 /// The keys from the document root to a value, e.g. `["source", "count"]`.
 pub type KeyPath = Vec<String>;
 
+/// A problem found at a key path, before its location is known.
+pub(crate) type Problem = (KeyPath, String);
+
+/// `["transforms", "0"]` from string slices.
+pub(crate) fn key_path(parts: &[&str]) -> KeyPath {
+    parts.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Whether a table pattern of `transforms`, `aggregates` or `stale`
+/// names `table`: with a `.` it is matched against `schema.table`, without
+/// one against the table's name (`*` globs).
+pub(crate) fn names_table(pattern: &str, table: &watershed_events::TableName) -> bool {
+    if pattern.contains('.') {
+        watershed_events::glob_matches(pattern, &table.to_string())
+    } else {
+        watershed_events::glob_matches(pattern, &table.name)
+    }
+}
+
 /// Where a configured value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {

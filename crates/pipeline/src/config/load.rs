@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::env::{Environment, Override};
-use super::error::{ConfigError, KeyPath, Location};
+use super::error::{ConfigError, KeyPath, Location, Problem};
 use watershed_sinks::jsonl::JsonlConfig;
 
 use super::aggregates;
@@ -99,9 +99,6 @@ fn yes() -> bool {
 fn one() -> i32 {
     1
 }
-
-/// A problem found at a key path, before its location is known.
-type Problem = (KeyPath, String);
 
 /// Reads and resolves a pipeline file; relative paths in it are relative to
 /// the file's folder.

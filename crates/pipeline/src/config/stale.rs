@@ -4,11 +4,11 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use watershed_events::{TableName, TableSchema, glob_matches};
+use watershed_events::{TableName, TableSchema};
 use watershed_transforms::aggregate::parse_duration;
 use watershed_transforms::stale::{StaleError, StaleSpec, Watch};
 
-use super::error::KeyPath;
+use super::error::{Problem, names_table};
 use super::yaml::{KeyOrder, LineIndex};
 
 const KEYS: &str = "key, on, after, table, clock";
@@ -41,11 +41,7 @@ impl StaleConfig {
 
     /// Whether it watches `table` (matched as `transforms` are).
     pub fn watches(&self, table: &TableName) -> bool {
-        if self.from.contains('.') {
-            glob_matches(&self.from, &table.to_string())
-        } else {
-            glob_matches(&self.from, &table.name)
-        }
+        names_table(&self.from, table)
     }
 
     /// The scope its state is kept under in the sink.
@@ -73,8 +69,6 @@ impl StaleConfig {
         }
     }
 }
-
-type Problem = (KeyPath, String);
 
 /// Reads `stale:`, in the order written.
 pub(super) fn parse(

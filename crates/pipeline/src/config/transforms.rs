@@ -10,12 +10,12 @@ use std::fmt;
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 use serde_json::Value;
-use watershed_events::{TableName, TableSchema, glob_matches};
+use watershed_events::{TableName, TableSchema};
 use watershed_transforms::chain::{Chain, ChainError, StepSpec};
 use watershed_transforms::expr::check_syntax;
 use watershed_transforms::mask::Mask;
 
-use super::error::KeyPath;
+use super::error::{KeyPath, Problem, key_path as path, names_table};
 use super::yaml::{KeyOrder, LineIndex};
 
 /// The keys one item of `transforms:` may hold besides `table`.
@@ -56,11 +56,7 @@ impl TransformConfig {
     /// Whether it applies to `table`: a pattern with a `.` is matched
     /// against `schema.table`, one without against the table's name.
     pub fn applies_to(&self, table: &TableName) -> bool {
-        if self.table.contains('.') {
-            glob_matches(&self.table, &table.to_string())
-        } else {
-            glob_matches(&self.table, &table.name)
-        }
+        names_table(&self.table, table)
     }
 
     /// Where it was written, as errors name it: `line 12: transforms.2`.
@@ -124,13 +120,6 @@ impl Serialize for Step<'_> {
         }
         map.end()
     }
-}
-
-/// A problem at a key path.
-type Problem = (KeyPath, String);
-
-fn path(parts: &[&str]) -> KeyPath {
-    parts.iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// Reads `transforms:`: a list of `{ table, <step keys> }`, the steps in
