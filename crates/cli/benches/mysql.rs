@@ -12,6 +12,7 @@
 //! `cargo bench -p watershed --bench mysql [snapshot|stream]`; rows:
 //! `WATERSHED_BENCH_ROWS` (default 1,000,000).
 
+#[allow(dead_code)] // the helpers of the other end-to-end benchmarks
 mod support;
 
 use std::path::PathBuf;
