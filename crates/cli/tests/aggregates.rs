@@ -410,6 +410,43 @@ fn updates_and_deletes_from_mysql_retract_what_they_replace() {
     );
 }
 
+#[test]
+fn a_wall_clock_watch_finds_keys_silent_while_nothing_arrives() {
+    let setup = shop::Setup::with(
+        "",
+        "stale:\n  readings: { key: customer_id, on: ts, after: 2s, table: silent, clock: wall }\n",
+    );
+    setup.source(
+        "CREATE TABLE readings (id BIGINT PRIMARY KEY, customer_id INT NOT NULL, ts DATETIME(6) NOT NULL);",
+    );
+    let addr = shop::free_addr();
+    let child = setup.spawn_on(&addr);
+    setup.source("INSERT INTO readings VALUES (1, 7, UTC_TIMESTAMP(6)), (2, 8, UTC_TIMESTAMP(6));");
+    // Nothing more arrives: both go stale by the wall clock alone.
+    let silent = |sql: &str| {
+        Postgres::shared()
+            .sql(&setup.dwh, sql)
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    support::wait_until("two silent customers", Duration::from_secs(30), || {
+        silent("SELECT count(*) FROM raw.silent WHERE cleared_at IS NULL") == "2"
+    });
+    let status = shop::http_get(&addr, "/api/status");
+    assert!(status.contains("\"silent\":{\"count\":2"), "{status}");
+    assert!(
+        shop::http_get(&addr, "/metrics")
+            .contains("watershed_stale_keys{pipeline=\"shop\",table=\"silent\"} 2"),
+        "stale keys gauge"
+    );
+    setup.source("INSERT INTO readings VALUES (3, 7, UTC_TIMESTAMP(6));");
+    support::wait_until("customer 7 back", Duration::from_secs(30), || {
+        silent("SELECT customer_id FROM raw.silent WHERE cleared_at IS NOT NULL") == "7"
+    });
+    shop::stop_cleanly(child);
+}
+
 fn assert_same_lines(expected: &str, actual: &str) {
     if expected == actual {
         return;

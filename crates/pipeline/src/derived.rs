@@ -133,6 +133,35 @@ impl Derived {
         events.splice(at..at, out);
     }
 
+    /// Whether some watch judges silence by the wall clock.
+    pub fn needs_ticks(&self) -> bool {
+        self.watches.iter().any(|k| k.config.clock == "wall")
+    }
+
+    /// Between batches: the wall clock moved on; the episodes it opens
+    /// and their state, to commit at the position already committed.
+    pub fn tick(&mut self) -> Vec<Event> {
+        let mut out = Vec::new();
+        let now = now().micros;
+        for keeper in &mut self.watches {
+            if keeper.config.clock != "wall" {
+                continue;
+            }
+            if let Some((_, watch)) = &mut keeper.compiled {
+                let finished = watch.finish(now);
+                let scope = keeper.config.scope();
+                emit(
+                    finished,
+                    watch.output(),
+                    &scope,
+                    &mut keeper.announced,
+                    &mut out,
+                );
+            }
+        }
+        out
+    }
+
     /// Shows the stale keys on `/metrics` and `/api/status`.
     pub fn publish(&self, metrics: &Metrics, progress: &Progress) {
         for keeper in &self.watches {

@@ -239,6 +239,7 @@ where
         &mut batcher,
         &mut derived,
         options,
+        resume.as_ref(),
         &mut last,
     )
     .await;
@@ -343,9 +344,15 @@ async fn write_sink<K: Sink>(
     batcher: &mut Batcher,
     derived: &mut Option<Derived>,
     options: &RunOptions,
+    resume: Option<&Position>,
     last: &mut Option<Position>,
 ) -> Result<(), PipelineError> {
     let mut shutdown = options.shutdown.clone();
+    // Stale watches on the wall clock find silence even when nothing
+    // arrives: once a second while no batch is open.
+    let ticking = derived.as_ref().is_some_and(Derived::needs_ticks);
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let deadline = batcher.deadline().unwrap_or_else(far_future);
         let (mut events, bytes_each) = tokio::select! {
@@ -359,6 +366,28 @@ async fn write_sink<K: Sink>(
                 None => break,
             },
             _ = tokio::time::sleep_until(deadline.into()) => (Vec::new().into_iter(), 0),
+            _ = ticks.tick(), if ticking && batcher.deadline().is_none() => {
+                let position = last.clone().or_else(|| resume.cloned());
+                if let (Some(derived), Some(position)) = (derived.as_mut(), position) {
+                    let derived_events = derived.tick();
+                    if !derived_events.is_empty() {
+                        // A transaction of its own, at the position
+                        // already committed.
+                        let mut events = vec![Event::Begin(watershed_events::TxBegin {
+                            commit_time: None,
+                        })];
+                        events.extend(derived_events);
+                        events.push(Event::Commit(watershed_events::TxCommit {
+                            position: position.clone(),
+                            commit_time: crate::transform::now(),
+                        }));
+                        sink.write(&events).await?;
+                        sink.flush(&position).await?;
+                        derived.publish(&options.metrics, &options.progress);
+                    }
+                }
+                continue;
+            }
         };
         // A chunk may hold many transactions: cut wherever the batch fills.
         loop {
