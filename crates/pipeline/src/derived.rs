@@ -9,7 +9,9 @@
 
 use std::sync::Arc;
 
-use watershed_events::{Change, DeadLetter, Event, SchemaChange, StateWrite, TableSchema};
+use watershed_events::{
+    Change, DeadLetter, Event, Position, SchemaChange, StateWrite, TableSchema,
+};
 use watershed_sinks::json::JsonRow;
 use watershed_sinks::{Sink, SinkError};
 use watershed_transforms::aggregate::{Aggregate, Finished};
@@ -46,6 +48,9 @@ impl<T, C: Clone> Keeper<T, C> {
 pub struct Derived {
     aggregates: Vec<Keeper<Aggregate, AggregateConfig>>,
     watches: Vec<Keeper<Watch, StaleConfig>>,
+    /// The position the sink holds: where wall-clock episodes commit
+    /// between batches.
+    committed: Option<Position>,
 }
 
 impl Derived {
@@ -57,6 +62,7 @@ impl Derived {
         Some(Derived {
             aggregates: config.aggregates.iter().map(Keeper::new).collect(),
             watches: config.stale.iter().map(Keeper::new).collect(),
+            committed: None,
         })
     }
 
@@ -131,6 +137,15 @@ impl Derived {
             _ => events.len(),
         };
         events.splice(at..at, out);
+    }
+
+    /// The position the sink's last commit recorded.
+    pub fn committed(&self) -> Option<&Position> {
+        self.committed.as_ref()
+    }
+
+    pub fn set_committed(&mut self, position: Option<Position>) {
+        self.committed = position;
     }
 
     /// Whether some watch judges silence by the wall clock.

@@ -202,10 +202,11 @@ where
     // Aggregates and watches resume from the state committed with the
     // checkpoint.
     let mut derived = Derived::new(config);
-    if let Some(derived) = &mut derived
-        && let Err(error) = derived.load(sink).await
-    {
-        return (Some(source), Err((error.into(), None)));
+    if let Some(derived) = &mut derived {
+        if let Err(error) = derived.load(sink).await {
+            return (Some(source), Err((error.into(), None)));
+        }
+        derived.set_committed(resume.clone());
     }
     tracing::info!(resume = %resume.as_ref().map_or("beginning".into(), ToString::to_string), "pipeline started");
     // Table states the checkpoint carries show before the first commit.
@@ -239,7 +240,6 @@ where
         &mut batcher,
         &mut derived,
         options,
-        resume.as_ref(),
         &mut last,
     )
     .await;
@@ -344,7 +344,6 @@ async fn write_sink<K: Sink>(
     batcher: &mut Batcher,
     derived: &mut Option<Derived>,
     options: &RunOptions,
-    resume: Option<&Position>,
     last: &mut Option<Position>,
 ) -> Result<(), PipelineError> {
     let mut shutdown = options.shutdown.clone();
@@ -367,7 +366,7 @@ async fn write_sink<K: Sink>(
             },
             _ = tokio::time::sleep_until(deadline.into()) => (Vec::new().into_iter(), 0),
             _ = ticks.tick(), if ticking && batcher.deadline().is_none() => {
-                let position = last.clone().or_else(|| resume.cloned());
+                let position = derived.as_ref().and_then(|d| d.committed().cloned());
                 if let (Some(derived), Some(position)) = (derived.as_mut(), position) {
                     let derived_events = derived.tick();
                     if !derived_events.is_empty() {
@@ -430,6 +429,9 @@ async fn commit<K: Sink>(
     let started = Instant::now();
     sink.write(&events).await?;
     sink.flush(&position).await?;
+    if let Some(derived) = derived {
+        derived.set_committed(Some(position.clone()));
+    }
     let took = started.elapsed();
     options.metrics.batch_committed(took.as_secs_f64());
     // The batch ends with its newest transaction's commit.
