@@ -41,6 +41,9 @@ pub async fn verify(file: &Path, global: &GlobalArgs) -> Result<(), Failure> {
 }
 
 fn line(report: &TableReport) -> String {
+    if let Some(why) = &report.skipped {
+        return format!("skip  {}: {why}", report.table);
+    }
     let head = format!("{} -> {}", report.table, report.target);
     if report.equal {
         return format!("ok    {head}: {} rows", report.source_rows);
