@@ -171,8 +171,17 @@ impl Chain {
 
     /// Applies the chain to one change of its input table.
     pub fn apply(&self, change: &Change, cx: &EvalContext) -> Outcome {
-        let mut before = change.before.clone();
-        let mut after = change.after.clone();
+        // Room for derived columns up front: no reallocation per row.
+        let width = self.output.columns.len().max(change.table.columns.len());
+        let copy = |row: &Option<Row>| {
+            row.as_ref().map(|row| {
+                let mut copy = Vec::with_capacity(width);
+                copy.extend_from_slice(row);
+                copy
+            })
+        };
+        let mut before = copy(&change.before);
+        let mut after = copy(&change.after);
         let mut op = change.op;
         for step in &self.steps {
             match step {

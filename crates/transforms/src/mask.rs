@@ -111,13 +111,20 @@ impl Keyed {
 
     /// HMAC-SHA-256 of `text`, lowercase hex.
     pub fn hex(&self, text: &str) -> String {
+        self.hex_text(text).to_string()
+    }
+
+    /// [`Keyed::hex`] straight into the cell's shared text: one
+    /// allocation per masked value.
+    fn hex_text(&self, text: &str) -> Arc<str> {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut out = String::with_capacity(64);
-        for b in self.digest(text) {
-            out.push(char::from(DIGITS[usize::from(b >> 4)]));
-            out.push(char::from(DIGITS[usize::from(b & 15)]));
+        let mut out = [0u8; 64];
+        for (i, b) in self.digest(text).into_iter().enumerate() {
+            out[2 * i] = DIGITS[usize::from(b >> 4)];
+            out[2 * i + 1] = DIGITS[usize::from(b & 15)];
         }
-        out
+        // Hex digits are ASCII.
+        Arc::from(std::str::from_utf8(&out).unwrap_or_default())
     }
 }
 
@@ -166,7 +173,7 @@ impl Mask {
             Mask::Null => Value::Null,
             // Without its generator (never built so), hide it all.
             Mask::Redact | Mask::Fake => Value::text("***"),
-            Mask::Hash => Value::Text(Arc::from(key.hex(&plain(value)))),
+            Mask::Hash => Value::Text(key.hex_text(&plain(value))),
             Mask::KeepLast(n) => {
                 let text = plain(value);
                 let count = text.chars().count();
