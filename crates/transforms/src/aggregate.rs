@@ -148,6 +148,8 @@ pub struct Aggregate {
     /// Groups changed in the open transaction, and whether they had rows
     /// before it.
     touched: HashMap<String, bool>,
+    /// The groups of each state row (see [`bucket_of`]).
+    members: HashMap<String, BTreeSet<String>>,
 }
 
 const WATERMARK_KEY: &str = "_watermark";
@@ -298,6 +300,7 @@ impl Aggregate {
             watermark: None,
             watermark_moved: false,
             touched: HashMap::new(),
+            members: HashMap::new(),
         })
     }
 
@@ -315,6 +318,7 @@ impl Aggregate {
             next.watermark = self.watermark;
             next.watermark_moved = self.watermark_moved;
             next.touched = self.touched;
+            next.members = self.members;
         }
         Ok(next)
     }
@@ -457,6 +461,10 @@ impl Aggregate {
                         self.closing.insert((start + window.size, key.clone()));
                     }
                     self.touched.entry(key.clone()).or_insert(false);
+                    self.members
+                        .entry(bucket_of(&key, start))
+                        .or_default()
+                        .insert(key.clone());
                     self.groups.entry(key).or_insert_with(|| Group {
                         values: values.clone(),
                         start,
@@ -485,10 +493,13 @@ impl Aggregate {
     /// reach any more are closed.
     pub fn finish(&mut self) -> Finished {
         let mut finished = Finished::default();
+        // State rows to rewrite: one per bucket of groups a change touched.
+        let mut dirty: BTreeSet<String> = BTreeSet::new();
         for (key, had_rows) in std::mem::take(&mut self.touched) {
             let Some(group) = self.groups.get(&key) else {
                 continue;
             };
+            dirty.insert(bucket_of(&key, group.start));
             if group.rows > 0 {
                 let row = self.row(group);
                 finished.changes.push(if had_rows {
@@ -496,19 +507,13 @@ impl Aggregate {
                 } else {
                     Change::insert(self.output.clone(), row)
                 });
-                finished.state.push((key, Some(self.state_json(group))));
             } else {
                 if had_rows {
                     finished
                         .changes
                         .push(Change::delete(self.output.clone(), self.row(group)));
                 }
-                if let Some(group) = self.groups.remove(&key)
-                    && let (Some(start), Some(window)) = (group.start, &self.window)
-                {
-                    self.closing.remove(&(start + window.size, key.clone()));
-                }
-                finished.state.push((key, None));
+                self.forget(&key);
             }
         }
         if let (Some(lateness), Some(newest)) = (self.lateness, self.watermark) {
@@ -518,11 +523,34 @@ impl Aggregate {
                 if end > horizon {
                     break;
                 }
-                self.closing.pop_first();
-                if self.groups.remove(&key).is_some() {
-                    finished.state.push((key, None));
+                if let Some(group) = self.groups.get(&key) {
+                    dirty.insert(bucket_of(&key, group.start));
                 }
+                self.forget(&key);
             }
+        }
+        for bucket in dirty {
+            let value = match self.members.get(&bucket) {
+                Some(keys) if !keys.is_empty() => {
+                    let mut value = String::with_capacity(128 * keys.len());
+                    value.push('[');
+                    for (i, key) in keys.iter().enumerate() {
+                        if let Some(group) = self.groups.get(key) {
+                            if i > 0 {
+                                value.push(',');
+                            }
+                            value.push_str(&self.state_json(group));
+                        }
+                    }
+                    value.push(']');
+                    Some(value)
+                }
+                _ => {
+                    self.members.remove(&bucket);
+                    None
+                }
+            };
+            finished.state.push((bucket, value));
         }
         if std::mem::take(&mut self.watermark_moved)
             && let Some(newest) = self.watermark
@@ -534,23 +562,43 @@ impl Aggregate {
         finished
     }
 
+    /// Drops a group from memory (its target row stays).
+    fn forget(&mut self, key: &str) {
+        let Some(group) = self.groups.remove(key) else {
+            return;
+        };
+        if let (Some(start), Some(window)) = (group.start, &self.window) {
+            self.closing.remove(&(start + window.size, key.to_owned()));
+        }
+        if let Some(keys) = self.members.get_mut(&bucket_of(key, group.start)) {
+            keys.remove(key);
+        }
+    }
+
     /// Brings back the state [`Aggregate::finish`] handed out.
     pub fn restore(&mut self, rows: &[(String, String)]) -> Result<(), String> {
-        for (key, value) in rows {
-            if key == WATERMARK_KEY {
+        for (bucket, value) in rows {
+            if bucket == WATERMARK_KEY {
                 self.watermark =
                     Some(value.parse().map_err(|_| {
                         format!("aggregate {}: bad watermark `{value}`", self.name)
                     })?);
                 continue;
             }
-            let group = self
-                .group_from_json(value)
-                .ok_or_else(|| format!("aggregate {}: unreadable state for {key}", self.name))?;
-            if let (Some(start), Some(window)) = (group.start, &self.window) {
-                self.closing.insert((start + window.size, key.clone()));
+            let unreadable = || format!("aggregate {}: unreadable state in {bucket}", self.name);
+            let groups: Vec<Json> = serde_json::from_str(value).map_err(|_| unreadable())?;
+            for json in &groups {
+                let group = self.group_from_json(json).ok_or_else(unreadable)?;
+                let key = key(&group.values, group.start);
+                if let (Some(start), Some(window)) = (group.start, &self.window) {
+                    self.closing.insert((start + window.size, key.clone()));
+                }
+                self.members
+                    .entry(bucket_of(&key, group.start))
+                    .or_default()
+                    .insert(key.clone());
+                self.groups.insert(key, group);
             }
-            self.groups.insert(key.clone(), group);
         }
         Ok(())
     }
@@ -607,8 +655,7 @@ impl Aggregate {
         out
     }
 
-    fn group_from_json(&self, text: &str) -> Option<Group> {
-        let json: Json = serde_json::from_str(text).ok()?;
+    fn group_from_json(&self, json: &Json) -> Option<Group> {
         let Json::Array(values) = json.get("g")? else {
             return None;
         };
@@ -647,6 +694,23 @@ fn windows(t: i64, window: &WindowSpec) -> Vec<Option<i64>> {
     }
     starts.reverse();
     starts
+}
+
+/// State rows per window (the groups of a window spread over this many
+/// rows): a batch rewrites a few rows of many groups each, not one row per
+/// group, which is what a database does fastest.
+const BUCKETS: u64 = 64;
+
+/// The state row a group is kept in: its window and a stable hash of its
+/// key (FNV-1a, the same in every build, as rows outlive the binary).
+fn bucket_of(key: &str, start: Option<i64>) -> String {
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    match start {
+        Some(start) => format!("{start}/{}", hash % BUCKETS),
+        None => format!("all/{}", hash % BUCKETS),
+    }
 }
 
 /// A group's key: its values and window start, as JSON text.
