@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use watershed_events::{
-    Change, DeadLetter, Event, Position, SchemaChange, StateWrite, TableSchema,
+    Change, DeadLetter, Event, Position, SchemaChange, StateWrite, TableName, TableSchema,
 };
 use watershed_sinks::json::JsonRow;
 use watershed_sinks::{Sink, SinkError};
@@ -23,17 +23,62 @@ use crate::metrics::Metrics;
 use crate::runtime::Progress;
 use crate::transform::now;
 
+/// What a keeper keeps, with the table shape it was compiled against.
+type Bound<T> = (Arc<TableSchema>, T);
+
 /// An aggregate or a watch, compiled once its table's shape is seen.
 struct Keeper<T, C> {
     config: C,
-    compiled: Option<(Arc<TableSchema>, T)>,
+    compiled: Option<Bound<T>>,
     /// The state the sink held when the attempt started.
     restored: Vec<(String, String)>,
     /// Its target table was announced to the sink in this attempt.
     announced: bool,
 }
 
-impl<T, C: Clone> Keeper<T, C> {
+/// How an aggregate's or a watch's config builds what it keeps.
+trait Recipe {
+    type Kept;
+    /// Whether it reads changes of `table`.
+    fn reads(&self, table: &TableName) -> bool;
+    fn compile(&self, input: &TableSchema) -> Result<Self::Kept, String>;
+    fn rebind(&self, kept: Self::Kept, input: &TableSchema) -> Result<Self::Kept, String>;
+    fn restore(kept: &mut Self::Kept, rows: &[(String, String)]) -> Result<(), String>;
+}
+
+impl Recipe for AggregateConfig {
+    type Kept = Aggregate;
+    fn reads(&self, table: &TableName) -> bool {
+        AggregateConfig::reads(self, table)
+    }
+    fn compile(&self, input: &TableSchema) -> Result<Aggregate, String> {
+        AggregateConfig::compile(self, input)
+    }
+    fn rebind(&self, kept: Aggregate, input: &TableSchema) -> Result<Aggregate, String> {
+        AggregateConfig::rebind(self, kept, input)
+    }
+    fn restore(kept: &mut Aggregate, rows: &[(String, String)]) -> Result<(), String> {
+        kept.restore(rows)
+    }
+}
+
+impl Recipe for StaleConfig {
+    type Kept = Watch;
+    fn reads(&self, table: &TableName) -> bool {
+        self.watches(table)
+    }
+    fn compile(&self, input: &TableSchema) -> Result<Watch, String> {
+        StaleConfig::compile(self, input)
+    }
+    fn rebind(&self, kept: Watch, input: &TableSchema) -> Result<Watch, String> {
+        StaleConfig::rebind(self, kept, input)
+    }
+    fn restore(kept: &mut Watch, rows: &[(String, String)]) -> Result<(), String> {
+        kept.restore(rows)
+    }
+}
+
+impl<C: Recipe + Clone> Keeper<C::Kept, C> {
     fn new(config: &C) -> Self {
         Self {
             config: config.clone(),
@@ -41,6 +86,26 @@ impl<T, C: Clone> Keeper<T, C> {
             restored: Vec::new(),
             announced: false,
         }
+    }
+
+    /// What it keeps, bound to the shape `change` was written under:
+    /// compiled (with the restored state) on the first change, rebound
+    /// when the shape changes; `None` when it does not read the table.
+    fn bound(&mut self, change: &Change) -> Result<Option<&mut Bound<C::Kept>>, String> {
+        if !self.config.reads(&change.table.name) {
+            return Ok(None);
+        }
+        let table = &change.table;
+        let current = match self.compiled.take() {
+            Some((input, kept)) if Arc::ptr_eq(&input, table) || input == *table => (input, kept),
+            Some((_, kept)) => (table.clone(), self.config.rebind(kept, table)?),
+            None => {
+                let mut kept = self.config.compile(table)?;
+                C::restore(&mut kept, &std::mem::take(&mut self.restored))?;
+                (table.clone(), kept)
+            }
+        };
+        Ok(Some(self.compiled.insert(current)))
     }
 }
 
@@ -195,29 +260,17 @@ impl Derived {
         letters: &mut Vec<Event>,
     ) -> Result<(), String> {
         for keeper in &mut self.aggregates {
-            if !keeper.config.reads(&change.table.name) {
+            let Some((input, aggregate)) = keeper.bound(change)? else {
+                continue;
+            };
+            let refused = aggregate.apply(change, cx);
+            if refused.is_empty() {
                 continue;
             }
-            let current = match keeper.compiled.take() {
-                Some((input, aggregate))
-                    if Arc::ptr_eq(&input, &change.table) || input == change.table =>
-                {
-                    (input, aggregate)
-                }
-                Some((_, aggregate)) => (
-                    change.table.clone(),
-                    keeper.config.rebind(aggregate, &change.table)?,
-                ),
-                None => {
-                    let mut aggregate = keeper.config.compile(&change.table)?;
-                    aggregate.restore(&std::mem::take(&mut keeper.restored))?;
-                    (change.table.clone(), aggregate)
-                }
-            };
-            let (input, aggregate) = keeper.compiled.insert(current);
-            for refused in aggregate.apply(change, cx) {
+            let input = input.clone();
+            for refused in refused {
                 let value = serde_json::to_vec(&JsonRow {
-                    schema: input,
+                    schema: &input,
                     row: &refused.row,
                 })
                 .ok();
@@ -236,27 +289,9 @@ impl Derived {
 
     fn watch(&mut self, change: &Change, now: i64) -> Result<(), String> {
         for keeper in &mut self.watches {
-            if !keeper.config.watches(&change.table.name) {
-                continue;
+            if let Some((_, watch)) = keeper.bound(change)? {
+                watch.apply(change, now);
             }
-            let current = match keeper.compiled.take() {
-                Some((input, watch))
-                    if Arc::ptr_eq(&input, &change.table) || input == change.table =>
-                {
-                    (input, watch)
-                }
-                Some((_, watch)) => (
-                    change.table.clone(),
-                    keeper.config.rebind(watch, &change.table)?,
-                ),
-                None => {
-                    let mut watch = keeper.config.compile(&change.table)?;
-                    watch.restore(&std::mem::take(&mut keeper.restored))?;
-                    (change.table.clone(), watch)
-                }
-            };
-            let (_, watch) = keeper.compiled.insert(current);
-            watch.apply(change, now);
         }
         Ok(())
     }
