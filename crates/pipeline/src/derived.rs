@@ -156,12 +156,7 @@ impl Derived {
             self.watch(change, cx.now.micros)?;
         }
         if !letters.is_empty() {
-            // Before the batch's last commit, if it ends with one.
-            let at = match events.last() {
-                Some(Event::Commit(_)) => events.len() - 1,
-                _ => events.len(),
-            };
-            events.splice(at..at, letters);
+            events.splice(before_commit(events), letters);
         }
         Ok(())
     }
@@ -184,24 +179,23 @@ impl Derived {
                 );
             }
         }
+        self.finish_watches(now, false, &mut out);
+        events.splice(before_commit(events), out);
+    }
+
+    /// The watches' episodes and state as the clock stands at `now`;
+    /// only those on the wall clock with `wall_only`.
+    fn finish_watches(&mut self, now: i64, wall_only: bool, out: &mut Vec<Event>) {
         for keeper in &mut self.watches {
+            if wall_only && keeper.config.clock != "wall" {
+                continue;
+            }
             if let Some((_, watch)) = &mut keeper.compiled {
                 let finished = watch.finish(now);
                 let scope = keeper.config.scope();
-                emit(
-                    finished,
-                    watch.output(),
-                    &scope,
-                    &mut keeper.announced,
-                    &mut out,
-                );
+                emit(finished, watch.output(), &scope, &mut keeper.announced, out);
             }
         }
-        let at = match events.last() {
-            Some(Event::Commit(_)) => events.len() - 1,
-            _ => events.len(),
-        };
-        events.splice(at..at, out);
     }
 
     /// The position the sink's last commit recorded.
@@ -222,23 +216,7 @@ impl Derived {
     /// and their state, to commit at the position already committed.
     pub fn tick(&mut self) -> Vec<Event> {
         let mut out = Vec::new();
-        let now = now().micros;
-        for keeper in &mut self.watches {
-            if keeper.config.clock != "wall" {
-                continue;
-            }
-            if let Some((_, watch)) = &mut keeper.compiled {
-                let finished = watch.finish(now);
-                let scope = keeper.config.scope();
-                emit(
-                    finished,
-                    watch.output(),
-                    &scope,
-                    &mut keeper.announced,
-                    &mut out,
-                );
-            }
-        }
+        self.finish_watches(now().micros, true, &mut out);
         out
     }
 
@@ -295,6 +273,16 @@ impl Derived {
         }
         Ok(())
     }
+}
+
+/// Where to insert into a batch: before its last commit, if it ends
+/// with one.
+fn before_commit(events: &[Event]) -> std::ops::Range<usize> {
+    let at = match events.last() {
+        Some(Event::Commit(_)) => events.len() - 1,
+        _ => events.len(),
+    };
+    at..at
 }
 
 /// A keeper's rows and state as events; its table is announced first.
