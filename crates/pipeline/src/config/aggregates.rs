@@ -13,7 +13,7 @@ use watershed_transforms::aggregate::{
 };
 
 use super::error::{KeyPath, Problem, key_path as path, names_table};
-use super::yaml::{KeyOrder, LineIndex};
+use super::yaml::{KeyOrder, LineIndex, in_written_order};
 
 const KEYS: &str = "from, window, group_by, measures, lateness";
 
@@ -104,14 +104,7 @@ pub(super) fn parse(
             format!("expected a mapping of target table names to {{ {KEYS} }}"),
         ));
     };
-    let mut items: Vec<(String, Value)> = map.into_iter().collect();
-    items.sort_by_key(|(name, _)| {
-        order
-            .get(&path(&["aggregates", name]))
-            .copied()
-            .unwrap_or(usize::MAX)
-    });
-    items
+    in_written_order(map, &path(&["aggregates"]), order)
         .into_iter()
         .map(|(name, value)| parse_one(name, value, lines, order))
         .collect()

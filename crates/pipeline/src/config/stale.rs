@@ -9,7 +9,7 @@ use watershed_transforms::aggregate::parse_duration;
 use watershed_transforms::stale::{StaleError, StaleSpec, Watch};
 
 use super::error::{Problem, names_table};
-use super::yaml::{KeyOrder, LineIndex};
+use super::yaml::{KeyOrder, LineIndex, in_written_order};
 
 const KEYS: &str = "key, on, after, table, clock";
 
@@ -82,14 +82,7 @@ pub(super) fn parse(
             format!("expected a mapping of tables to {{ {KEYS} }}"),
         ));
     };
-    let mut items: Vec<(String, Value)> = map.into_iter().collect();
-    items.sort_by_key(|(from, _)| {
-        order
-            .get(&vec!["stale".to_owned(), from.clone()])
-            .copied()
-            .unwrap_or(usize::MAX)
-    });
-    items
+    in_written_order(map, &["stale".to_owned()], order)
         .into_iter()
         .map(|(from, value)| {
             let at = |key: &str| {

@@ -16,7 +16,7 @@ use watershed_transforms::expr::check_syntax;
 use watershed_transforms::mask::Mask;
 
 use super::error::{KeyPath, Problem, key_path as path, names_table};
-use super::yaml::{KeyOrder, LineIndex};
+use super::yaml::{KeyOrder, LineIndex, in_written_order};
 
 /// The keys one item of `transforms:` may hold besides `table`.
 const STEP_KEYS: &str = "validate, filter, derive, mask, rename, drop, to";
@@ -171,9 +171,7 @@ fn parse_item(
         }
         None => return Err((at(&[]), "missing key `table`".into())),
     };
-    let written = |key: &str| order.get(&at(&[key])).copied().unwrap_or(usize::MAX);
-    let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-    entries.sort_by_key(|(key, _)| written(key));
+    let entries = in_written_order(map, &at(&[]), order);
     if entries.is_empty() {
         return Err((at(&[]), format!("no step: add one of {STEP_KEYS}")));
     }

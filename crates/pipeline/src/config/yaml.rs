@@ -19,6 +19,24 @@ pub type LineIndex = HashMap<KeyPath, usize>;
 /// back, as the JSON tree keeps keys sorted.
 pub type KeyOrder = HashMap<KeyPath, usize>;
 
+/// The entries of the mapping at `at`, in the order they were written
+/// (keys not from the file, e.g. overrides, last).
+pub fn in_written_order(
+    map: Map<String, Value>,
+    at: &[String],
+    order: &KeyOrder,
+) -> Vec<(String, Value)> {
+    let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+    let mut path = at.to_vec();
+    entries.sort_by_cached_key(|(key, _)| {
+        path.push(key.clone());
+        let written = order.get(&path).copied().unwrap_or(usize::MAX);
+        path.pop();
+        written
+    });
+    entries
+}
+
 /// Parses one YAML document into a JSON tree, its line index and the
 /// order of its keys.
 pub fn parse(text: &str, env: &Environment) -> Result<(Value, LineIndex, KeyOrder), ConfigError> {
